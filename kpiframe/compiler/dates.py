@@ -1,0 +1,149 @@
+"""Calendar arithmetic as sqlglot expressions that run on every engine.
+
+sqlglot prints `DATE_TRUNC` for SQLite, which has none, and SQLite's month arithmetic
+normalises Jan 31 + 1 month to Mar 2. So the few calendar operations kpiframe needs are
+built here once, per dialect, and executed by the test suite on every engine it starts.
+Everything returns a DATE (text `YYYY-MM-DD` on SQLite).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlglot import exp
+
+GRAINS = ("day", "week", "month", "quarter", "year")
+
+#: a grain as (unit, count) of the two units every engine can add: days and months
+STEP = {
+    "day": ("DAY", 1),
+    "week": ("DAY", 7),
+    "month": ("MONTH", 1),
+    "quarter": ("MONTH", 3),
+    "year": ("MONTH", 12),
+}
+
+
+def _sqlite_date(*args: exp.Expression | str) -> exp.Expression:
+    return exp.Anonymous(
+        this="DATE",
+        expressions=[a if isinstance(a, exp.Expression) else exp.Literal.string(a) for a in args],
+    )
+
+
+def _int(value: int | exp.Expression) -> exp.Expression:
+    return exp.Literal.number(value) if isinstance(value, int) else value
+
+
+def to_date(value: exp.Expression, dialect: str) -> exp.Expression:
+    """A date or timestamp (UTC) as a DATE."""
+    if dialect == "sqlite":
+        return _sqlite_date(value)
+    return exp.cast(value, exp.DataType.Type.DATE)
+
+
+def literal(day: dt.date, dialect: str) -> exp.Expression:
+    text = exp.Literal.string(day.isoformat())
+    if dialect == "sqlite":
+        return text  # SQLite compares ISO dates as text; DATE('..') would be the same string
+    return exp.cast(text, exp.DataType.Type.DATE)
+
+
+def trunc(day: exp.Expression, grain: str, dialect: str) -> exp.Expression:
+    """The first day of the period containing `day` (weeks start on Monday, ISO)."""
+    if grain == "day":
+        return day
+    if dialect == "sqlite":
+        if grain == "week":
+            return _sqlite_date(day, "-6 days", "weekday 1")
+        if grain == "month":
+            return _sqlite_date(day, "start of month")
+        if grain == "year":
+            return _sqlite_date(day, "start of year")
+        month = exp.cast(
+            exp.Anonymous(this="STRFTIME", expressions=[exp.Literal.string("%m"), day]),
+            exp.DataType.Type.INT,
+        )
+        back = exp.Anonymous(
+            this="PRINTF",
+            expressions=[
+                exp.Literal.string("-%d months"),
+                exp.Mod(this=exp.Paren(this=exp.Sub(this=month, expression=exp.Literal.number(1))),
+                        expression=exp.Literal.number(3)),
+            ],
+        )
+        return _sqlite_date(day, "start of month", back)
+    truncated = exp.DateTrunc(this=day, unit=exp.var(grain.upper()))
+    return exp.cast(truncated, exp.DataType.Type.DATE)
+
+
+def add(day: exp.Expression, n: int | exp.Expression, unit: str, dialect: str) -> exp.Expression:
+    """`day` plus n DAYs or MONTHs; months clamp to the month's end (Mar 31 - 1 month = Feb 29)."""
+    unit = unit.upper()
+    count = _int(n)
+    if dialect == "sqlite":
+        if unit == "DAY":
+            return _sqlite_date(day, exp.Anonymous(
+                this="PRINTF", expressions=[exp.Literal.string("%+d days"), count]))
+        months = exp.Anonymous(this="PRINTF", expressions=[exp.Literal.string("%+d months"),
+                                                           count])
+        # SQLite normalises Jan 31 + 1 month to Mar 2: go via the first of the month, clamp
+        first = _sqlite_date(day, "start of month", months)
+        last = _sqlite_date(day, "start of month", months, "+1 month", "-1 day")
+        dom = exp.Sub(
+            this=exp.cast(
+                exp.Anonymous(this="STRFTIME", expressions=[exp.Literal.string("%d"), day]),
+                exp.DataType.Type.INT,
+            ),
+            expression=exp.Literal.number(1),
+        )
+        same_day = _sqlite_date(first, exp.Anonymous(
+            this="PRINTF", expressions=[exp.Literal.string("+%d days"), dom]))
+        return exp.Anonymous(this="MIN", expressions=[same_day, last])
+    return exp.cast(
+        exp.DateAdd(this=day, expression=count, unit=exp.var(unit)), exp.DataType.Type.DATE
+    )
+
+
+def shift(day: exp.Expression, periods: int, grain: str, dialect: str) -> exp.Expression:
+    """`day` moved by a whole number of periods of `grain` (negative: back)."""
+    if periods == 0:
+        return day
+    unit, size = STEP[grain]
+    return add(day, periods * size, unit, dialect)
+
+
+def period_end(start: exp.Expression, grain: str, dialect: str) -> exp.Expression:
+    """The last day of the period that starts on `start`."""
+    if grain == "day":
+        return start
+    return add(shift(start, 1, grain, dialect), -1, "DAY", dialect)
+
+
+def py_trunc(day: dt.date, grain: str) -> dt.date:
+    """The same truncation in Python, for bounds known at compile time."""
+    if grain == "day":
+        return day
+    if grain == "week":
+        return day - dt.timedelta(days=day.weekday())
+    if grain == "month":
+        return day.replace(day=1)
+    if grain == "quarter":
+        return day.replace(month=(day.month - 1) // 3 * 3 + 1, day=1)
+    return day.replace(month=1, day=1)
+
+
+def py_add(day: dt.date, n: int, unit: str) -> dt.date:
+    if unit.upper() == "DAY":
+        return day + dt.timedelta(days=n)
+    months = day.year * 12 + day.month - 1 + n
+    year, month = divmod(months, 12)
+    month += 1
+    import calendar
+
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def py_shift(day: dt.date, periods: int, grain: str) -> dt.date:
+    unit, size = STEP[grain]
+    return py_add(day, periods * size, unit)

@@ -1,0 +1,134 @@
+"""Canonical sources as SQL: one SELECT per platform binding, unioned with its platform.
+
+This is where a plugin's declaration (a table with a column mapping, or a SELECT in its
+own dialect) becomes rows of the canonical model (SPEC §3), typed the same way for every
+platform so that a UNION ALL is valid on every engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+
+import sqlglot
+from sqlglot import exp
+
+from kpiframe import canonical
+from kpiframe.compiler import dates
+from kpiframe.platform import Select, Table
+
+#: canonical type -> SQL type of the column in a source relation
+SQL_TYPES = {
+    "text": exp.DataType.Type.TEXT,
+    "integer": exp.DataType.Type.BIGINT,
+    "decimal": exp.DataType.Type.DOUBLE,
+    "boolean": exp.DataType.Type.BOOLEAN,
+    "date": exp.DataType.Type.DATE,
+    "timestamp": exp.DataType.Type.TIMESTAMP,
+}
+
+
+@lru_cache(maxsize=4096)
+def _parse(sql: str, dialect: str) -> exp.Expression:
+    return sqlglot.parse_one(sql, read=dialect)
+
+
+def parse(sql: str, dialect: str) -> exp.Expression:
+    """Parse a plugin's SQL once per process; callers get their own copy to mutate."""
+    return _parse(sql, dialect).copy()
+
+
+def quoted(name: str) -> exp.Identifier:
+    return exp.to_identifier(name, quoted=True)
+
+
+def table_ref(name: str, schema: str) -> exp.Table:
+    """`schema.name`, unless the plugin already qualified the name itself."""
+    table = exp.to_table(name)
+    db = table.args.get("db")
+    return exp.Table(
+        this=quoted(table.name),
+        db=quoted(db.name) if db is not None else quoted(schema),
+        catalog=quoted(table.catalog) if table.catalog else None,
+    )
+
+
+def _requote(node: exp.Expression) -> exp.Expression:
+    for ident in node.find_all(exp.Identifier):
+        ident.set("quoted", True)
+    return node
+
+
+def typed(value: exp.Expression, field: canonical.Field, dialect: str) -> exp.Expression:
+    if field.type == "timestamp":
+        return value
+    if field.type == "date":
+        return dates.to_date(value, dialect)
+    return exp.cast(value, SQL_TYPES[field.type])
+
+
+def null_of(field: canonical.Field) -> exp.Expression:
+    return exp.cast(exp.null(), SQL_TYPES[field.type])
+
+
+def platform_select(
+    source: canonical.Source,
+    platform: str,
+    binding: Table | Select,
+    schema: str,
+    fields: Sequence[str],
+    dialect: str,
+) -> exp.Select:
+    """One platform's rows of `source`, with exactly `fields` in that order."""
+    provided = set(binding.fields)
+    columns: list[exp.Expression] = []
+    if isinstance(binding, Table):
+        frm: exp.Expression = table_ref(binding.table, schema)
+        values = {f: _requote(parse(binding.columns[f], binding.dialect)) for f in provided}
+    else:
+        inner = parse(binding.sql, binding.dialect)
+        for table in inner.find_all(exp.Table):
+            if not table.args.get("db") and table.name and not _is_cte(inner, table.name):
+                table.set("db", quoted(schema))
+        frm = exp.Subquery(this=_requote(inner), alias=exp.TableAlias(this=quoted("src")))
+        values = {f: exp.column(quoted(f), table=quoted("src")) for f in provided}
+    for name in fields:
+        field = source.fields[name]
+        if name == "platform":
+            value: exp.Expression = exp.cast(exp.Literal.string(platform), SQL_TYPES["text"])
+        elif name in values:
+            value = typed(values[name], field, dialect)
+        else:
+            value = null_of(field)
+        columns.append(exp.alias_(value, quoted(name)))
+    query = exp.select(*columns).from_(frm)
+    if isinstance(binding, Table) and binding.where:
+        query = query.where(_requote(parse(binding.where, binding.dialect)))
+    return query
+
+
+def _is_cte(tree: exp.Expression, name: str) -> bool:
+    return any(cte.alias == name for cte in tree.find_all(exp.CTE))
+
+
+def source_relation(
+    source: canonical.Source,
+    bindings: Sequence[tuple[str, Table | Select, str]],
+    fields: Sequence[str],
+    dialect: str,
+) -> exp.Query:
+    """All platforms' rows of `source`: (platform, binding, schema) triples, UNION ALL.
+
+    With no binding at all (no platform has the source) it is an empty relation of the
+    right shape, so KPIs over it give empty results rather than an engine error.
+    """
+    if not bindings:
+        empty = exp.select(
+            *(exp.alias_(null_of(source.fields[f]), quoted(f)) for f in fields)
+        ).where(exp.false())
+        return empty
+    selects = [platform_select(source, p, b, s, fields, dialect) for p, b, s in bindings]
+    query: exp.Query = selects[0]
+    for select in selects[1:]:
+        query = exp.union(query, select, distinct=False)
+    return query

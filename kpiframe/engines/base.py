@@ -1,0 +1,95 @@
+"""What the built-in connectors share: URL parsing and DDL built with sqlglot."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
+
+from sqlglot import exp
+
+from kpiframe.problems import KpiframeError, Problem
+
+#: canonical column type -> sqlglot type
+TYPES = {
+    "text": "TEXT",
+    "integer": "BIGINT",
+    "decimal": "DOUBLE",
+    "double": "DOUBLE",
+    "boolean": "BOOLEAN",
+    "date": "DATE",
+    "timestamp": "TIMESTAMP",
+}
+
+
+@dataclass(frozen=True)
+class EngineURL:
+    scheme: str
+    path: str | None  # None: in memory
+    host: str | None
+    query: dict[str, str]
+    raw: str
+
+
+def parse_url(url: str) -> EngineURL:
+    """SQLAlchemy-style: three slashes before a relative path, four before an absolute one."""
+    parts = urlsplit(url)
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    path = parts.path
+    if path.startswith("/"):
+        path = path[1:]
+    return EngineURL(parts.scheme, path or None, parts.hostname, query, url)
+
+
+def column_type(kind: str) -> exp.DataType:
+    try:
+        return exp.DataType.build(TYPES[kind])
+    except KeyError:
+        raise KpiframeError(
+            Problem(
+                "bad-column-type",
+                f"unknown column type '{kind}'",
+                hint=f"use one of {', '.join(TYPES)}",
+            )
+        ) from None
+
+
+def create_table_sql(
+    dialect: str, schema: str | None, table: str, columns: Sequence[tuple[str, str]]
+) -> str:
+    target = exp.Table(
+        this=exp.to_identifier(table, quoted=True),
+        db=exp.to_identifier(schema, quoted=True) if schema else None,
+    )
+    create = exp.Create(
+        kind="TABLE",
+        this=exp.Schema(
+            this=target,
+            expressions=[
+                exp.ColumnDef(this=exp.to_identifier(name, quoted=True), kind=column_type(kind))
+                for name, kind in columns
+            ],
+        ),
+    )
+    return create.sql(dialect=dialect)
+
+
+def drop_table_sql(dialect: str, schema: str | None, table: str) -> str:
+    target = exp.Table(
+        this=exp.to_identifier(table, quoted=True),
+        db=exp.to_identifier(schema, quoted=True) if schema else None,
+    )
+    return exp.Drop(kind="TABLE", this=target, exists=True).sql(dialect=dialect)
+
+
+def insert_sql(
+    dialect: str, schema: str | None, table: str, names: Sequence[str], placeholder: str
+) -> str:
+    target = exp.Table(
+        this=exp.to_identifier(table, quoted=True),
+        db=exp.to_identifier(schema, quoted=True) if schema else None,
+    )
+    cols = ", ".join(exp.to_identifier(n, quoted=True).sql(dialect=dialect) for n in names)
+    marks = ", ".join([placeholder] * len(names))
+    # placeholders are driver syntax, not user text: nothing user-controlled is spliced in
+    return f"INSERT INTO {target.sql(dialect=dialect)} ({cols}) VALUES ({marks})"

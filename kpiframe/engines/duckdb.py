@@ -1,0 +1,55 @@
+"""DuckDB, the embedded default engine."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from kpiframe.engines.base import create_table_sql, insert_sql, parse_url
+from kpiframe.platform import Result
+
+
+class DuckDBConnection:
+    dialect = "duckdb"
+
+    def __init__(self, url: str) -> None:
+        import duckdb
+
+        parsed = parse_url(url)
+        path = parsed.path or ":memory:"
+        if path != ":memory:":
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        read_only = parsed.query.get("read_only") in ("1", "true")
+        self.con = duckdb.connect(path, read_only=read_only)
+        # timestamps fall into the period of their UTC date (SPEC §3)
+        self.con.execute("SET TimeZone = 'UTC'")
+
+    def execute(self, sql: str) -> Result:
+        cur = self.con.execute(sql)
+        columns = [d[0] for d in cur.description] if cur.description else []
+        return Result(columns, [tuple(r) for r in cur.fetchall()])
+
+    def create_table(
+        self,
+        schema: str,
+        table: str,
+        columns: Sequence[tuple[str, str]],
+        rows: Iterable[Sequence[Any]],
+    ) -> None:
+        from sqlglot import exp
+
+        ident = exp.to_identifier(schema, quoted=True).sql("duckdb")
+        self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {ident}")
+        self.con.execute(
+            create_table_sql("duckdb", schema, table, columns).replace(
+                "CREATE TABLE", "CREATE OR REPLACE TABLE", 1
+            )
+        )
+        data = [tuple(r) for r in rows]
+        if data:
+            names = [n for n, _ in columns]
+            self.con.executemany(insert_sql("duckdb", schema, table, names, "?"), data)
+
+    def close(self) -> None:
+        self.con.close()

@@ -1,0 +1,46 @@
+"""PostgreSQL through psycopg 3."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from kpiframe.engines.base import create_table_sql, drop_table_sql, insert_sql
+from kpiframe.platform import Result
+
+
+class PostgresConnection:
+    dialect = "postgres"
+
+    def __init__(self, url: str) -> None:
+        import psycopg
+
+        conninfo = url.replace("postgres://", "postgresql://", 1)
+        self.con = psycopg.connect(conninfo, autocommit=True)
+        self.con.execute("SET TIME ZONE 'UTC'")
+
+    def execute(self, sql: str) -> Result:
+        cur = self.con.execute(sql)
+        columns = [d.name for d in cur.description] if cur.description else []
+        return Result(columns, [tuple(r) for r in cur.fetchall()])
+
+    def create_table(
+        self,
+        schema: str,
+        table: str,
+        columns: Sequence[tuple[str, str]],
+        rows: Iterable[Sequence[Any]],
+    ) -> None:
+        from psycopg import sql
+
+        self.con.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+        self.con.execute(drop_table_sql("postgres", schema, table))
+        self.con.execute(create_table_sql("postgres", schema, table, columns))
+        data = [tuple(r) for r in rows]
+        if data:
+            names = [n for n, _ in columns]
+            with self.con.cursor() as cur:
+                cur.executemany(insert_sql("postgres", schema, table, names, "%s"), data)
+
+    def close(self) -> None:
+        self.con.close()

@@ -1,0 +1,55 @@
+"""The hooks a kpiframe plugin can implement (SPEC §4). Only hookspecs live here.
+
+A plugin is a module with functions decorated by `kpiframe.hookimpl` whose names match
+these. Each hook is called once per plugin, and a plugin whose hook raises is reported by
+name while every other plugin's answers are kept.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from kpiframe.catalog import Catalog
+    from kpiframe.platform import Engine, Platform
+    from kpiframe.problems import Problem
+
+hookspec = pluggy.HookspecMarker("kpiframe")
+hookimpl = pluggy.HookimplMarker("kpiframe")
+
+
+@hookspec
+def kpiframe_platforms() -> list[Platform]:
+    """Return the social platforms this plugin provides.
+
+    Each `kpiframe.platform.Platform` says which canonical sources it has, how each is
+    read in every layout it supports, its native names for interactions and its default
+    interaction weights.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def kpiframe_engines() -> list[Engine]:
+    """Return execution engines: a URL scheme, a sqlglot dialect and a connector."""
+    raise NotImplementedError
+
+
+@hookspec
+def kpiframe_definitions() -> list[str | Path]:
+    """Return KPI definition files (or folders of them) this plugin ships.
+
+    They join the catalog; a project KPI of the same name overrides one of these, with a
+    warning naming both files.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def kpiframe_validate(catalog: Catalog) -> list[Problem]:
+    """Return extra problems found in a catalog: house rules a CI pipeline enforces."""
+    raise NotImplementedError

@@ -1,0 +1,171 @@
+"""The vocabulary a plugin hands to kpiframe: platforms, their layouts, and engines.
+
+These are plain frozen dataclasses so a plugin is data first: a third party describes
+where each canonical source (SPEC §3) lives in its warehouse layout, and kpiframe does
+the SQL. Nothing here imports a database driver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Protocol
+
+from kpiframe import canonical
+
+
+@dataclass(frozen=True)
+class Table:
+    """A canonical source read from one physical table, field by field.
+
+    `columns` maps a canonical field to a native column name or to a SQL expression over
+    the table's columns, written in `dialect` (sqlglot transpiles it to the target engine).
+    Fields left out read as NULL. The `platform` field is always supplied by kpiframe.
+    """
+
+    table: str
+    columns: Mapping[str, str]
+    where: str | None = None
+    dialect: str = "duckdb"
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return tuple(self.columns)
+
+
+@dataclass(frozen=True)
+class Select:
+    """A canonical source as a SELECT, for joins and history-table deduplication.
+
+    The SELECT names its output columns after canonical fields. Unqualified tables in it
+    are read from the platform's configured schema. It is parsed once and transpiled by
+    sqlglot to whatever engine runs the query.
+    """
+
+    sql: str
+    dialect: str = "duckdb"
+
+    @cached_property
+    def fields(self) -> tuple[str, ...]:
+        import sqlglot
+
+        tree = sqlglot.parse_one(self.sql, read=self.dialect)
+        return tuple(name.lower() for name in tree.named_selects)
+
+
+Binding = Table | Select
+
+
+@dataclass(frozen=True)
+class Layout:
+    """One way a platform's data can be laid out in a warehouse (`canonical`, `fivetran`...).
+
+    `encoders` optionally map native table names to SELECTs over the canonical tables
+    (unqualified source names such as `posts`): how to write canonical rows in this layout.
+    `kpiframe sample-data` and fixture loading use them; reading never does.
+    """
+
+    name: str
+    sources: Mapping[str, Binding]
+    default_schema: str | None = None
+    description: str = ""
+    encoders: Mapping[str, Select] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Platform:
+    """A social platform: its sources in each supported layout, its words for interactions,
+    and how much each interaction is worth by default in weighted KPIs."""
+
+    name: str
+    label: str
+    layouts: Sequence[Layout]
+    #: canonical interaction -> the platform's own name for it ("retweets", "reactions")
+    interactions: Mapping[str, str] = field(default_factory=dict)
+    #: canonical interaction -> default weight in `weighted` KPIs
+    weights: Mapping[str, float] = field(default_factory=dict)
+    description: str = ""
+
+    def layout(self, name: str | None = None) -> Layout:
+        if name is None:
+            return self.layouts[0]
+        for layout in self.layouts:
+            if layout.name == name:
+                return layout
+        raise KeyError(name)
+
+    @property
+    def layout_names(self) -> tuple[str, ...]:
+        return tuple(layout.name for layout in self.layouts)
+
+
+def canonical_layout(
+    provides: Mapping[str, Iterable[str]],
+    description: str = "one table per canonical source, named after it, in the platform's schema",
+) -> Layout:
+    """The plain canonical layout: source `S` is table `<schema>.S` with canonical columns.
+
+    `provides` maps each source the platform has to the fields it can fill; the others
+    read as NULL. Every first-party plugin uses this, and so can a third party.
+    """
+    sources: dict[str, Binding] = {}
+    for source, fields in provides.items():
+        known = canonical.SOURCES[source].fields
+        cols = {f: f for f in fields if f != "platform"}
+        unknown = [f for f in cols if f not in known]
+        if unknown:
+            raise ValueError(f"{source} has no field(s) {', '.join(unknown)}")
+        sources[source] = Table(table=source, columns=cols)
+    return Layout(name="canonical", sources=sources, description=description)
+
+
+@dataclass(frozen=True)
+class PlatformSettings:
+    """What `kpiframe.yaml` says about one platform (SPEC §5)."""
+
+    layout: str | None = None
+    schema: str | None = None
+    enabled: bool = True
+
+
+# --------------------------------------------------------------------------- engines
+
+
+@dataclass(frozen=True)
+class Result:
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+
+
+class Connection(Protocol):
+    """An open connection to an engine. Engines implement this; kpiframe calls it."""
+
+    dialect: str
+
+    def execute(self, sql: str) -> Result: ...
+
+    def create_table(
+        self,
+        schema: str,
+        table: str,
+        columns: Sequence[tuple[str, str]],
+        rows: Iterable[Sequence[Any]],
+    ) -> None:
+        """Create (or replace) `schema.table` with canonical column types
+        (`text`, `integer`, `decimal`, `boolean`, `date`, `timestamp`) and load rows."""
+        ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Engine:
+    """An execution engine: a URL scheme, the sqlglot dialect it speaks, and a connector."""
+
+    scheme: str
+    dialect: str
+    connect: Callable[[str], Connection]
+    label: str = ""
+    #: the Python package the connector needs, named in the error when it is missing
+    requires: str | None = None
