@@ -1,0 +1,260 @@
+"""The catalog: every KPI of a project, loaded from YAML, with what plugins provide.
+
+load → validate → resolve → compile → execute → render: this module is the first stage
+and the facade over the others, so the CLI stays a thin shell over the Python API.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kpiframe import schema, yamlsource
+from kpiframe.definitions import Kpi, build
+from kpiframe.plugins import ActivePlatform, Registry, load_registry
+from kpiframe.problems import KpiframeError, Location, Problem, did_you_mean
+from kpiframe.project import Project, display, load_project
+
+if TYPE_CHECKING:
+    import datetime as dt
+
+    from kpiframe.run import Rows
+
+SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass
+class DefinitionFile:
+    path: Path
+    display: str
+    plugin: str | None = None
+    kpis: list[Kpi] = field(default_factory=list)
+    #: names of KPIs whose definition is broken, so references to them are not "unknown"
+    broken: set[str] = field(default_factory=set)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _expand(paths: Iterable[Path | str], problems: list[Problem]) -> list[Path]:
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found.extend(
+                sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file())
+            )
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise KpiframeError(
+                Problem(
+                    "path-not-found",
+                    f"no such file or folder: {display(path)}",
+                    hint="pass definition files or folders of *.yaml files",
+                )
+            )
+    return found
+
+
+def read_file(path: Path, plugin: str | None = None) -> DefinitionFile:
+    shown = display(path)
+    result = DefinitionFile(path, shown, plugin)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        result.problems.append(Problem.at(Location(shown), "unreadable",
+                                          f"cannot read file: {exc.strerror}"))
+        return result
+    doc, problems = yamlsource.load(data, shown)
+    if problems:
+        result.problems.extend(problems)
+        return result
+    if doc is None:
+        result.problems.append(Problem.at(
+            Location(shown, 1, 1), "empty-file", "definition file is empty",
+            hint="start it with `kpis:` and a list of KPIs, or delete it"))
+        return result
+    if not isinstance(doc, dict):
+        pos = getattr(doc, "pos", None)
+        result.problems.append(Problem.at(
+            Location(shown, pos.line if pos else 1, pos.column if pos else 1),
+            "not-a-mapping",
+            f"a definition file must be a mapping with a `kpis:` list, not {type(doc).__name__}",
+            hint="start the file with `kpis:`"))
+        return result
+    found, broken = schema.validate(doc, shown)
+    result.problems.extend(found)
+    items = doc.get("kpis")
+    if not isinstance(items, list):
+        return result
+    for index, item in enumerate(items):
+        if index in broken:
+            if isinstance(item, dict) and isinstance(item.get("name"), str):
+                result.broken.add(item["name"])
+            continue
+        result.kpis.append(build(item, shown, plugin))
+    return result
+
+
+class Catalog:
+    """A set of KPI definitions and the plugins they are resolved against."""
+
+    def __init__(
+        self,
+        files: Sequence[DefinitionFile],
+        project: Project,
+        registry: Registry,
+    ) -> None:
+        self.files = list(files)
+        self.project = project
+        self.registry = registry
+        self.kpis: dict[str, Kpi] = {}
+        self.load_problems: list[Problem] = list(project.problems)
+        self.broken: set[str] = set()
+        first: dict[str, Kpi] = {}
+        for file in self.files:
+            self.load_problems.extend(file.problems)
+            self.broken |= file.broken
+            for kpi in file.kpis:
+                earlier = first.get(kpi.name)
+                if earlier is None:
+                    first[kpi.name] = kpi
+                    self.kpis[kpi.name] = kpi
+                elif earlier.plugin is not None and kpi.plugin is None:
+                    self.load_problems.append(Problem.at(
+                        kpi.key_loc("name"), "overridden-kpi",
+                        f"KPI '{kpi.name}' overrides the one plugin '{earlier.plugin}' ships in "
+                        f"{earlier.file}",
+                        kpi=kpi.name, severity="warning",
+                        hint="rename it to keep both, or delete it to use the plugin's"))
+                    first[kpi.name] = kpi
+                    self.kpis[kpi.name] = kpi
+                elif kpi.plugin is not None and earlier.plugin is None:
+                    self.load_problems.append(Problem.at(
+                        earlier.key_loc("name"), "overridden-kpi",
+                        f"KPI '{kpi.name}' overrides the one plugin '{kpi.plugin}' ships in "
+                        f"{kpi.file}",
+                        kpi=kpi.name, severity="warning",
+                        hint="rename it to keep both, or delete it to use the plugin's"))
+                else:
+                    where = earlier.key_loc("name")
+                    self.load_problems.append(Problem.at(
+                        kpi.key_loc("name"), "duplicate-kpi",
+                        f"KPI '{kpi.name}' is already defined at {where}",
+                        kpi=kpi.name, hint="KPI names are unique across the whole catalog"))
+
+    # -- lookups ----------------------------------------------------------------------
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.kpis
+
+    def __iter__(self) -> Any:
+        return iter(self.kpis.values())
+
+    def __len__(self) -> int:
+        return len(self.kpis)
+
+    def get(self, name: str) -> Kpi:
+        try:
+            return self.kpis[name]
+        except KeyError:
+            raise KpiframeError(Problem(
+                "unknown-kpi", f"no KPI named '{name}' in the catalog",
+                hint=did_you_mean(name, self.kpis) or "`kpiframe list` shows the catalog")
+            ) from None
+
+    @cached_property
+    def platforms(self) -> dict[str, ActivePlatform]:
+        """The platforms this project uses: enabled, each in its configured layout."""
+        return self.registry.active(self.project.platforms)
+
+    # -- validation ---------------------------------------------------------------------
+
+    def validate(self) -> list[Problem]:
+        """Every problem in the catalog: YAML, schema, semantics, plugins. Sorted by place."""
+        from kpiframe import checks
+
+        problems = list(self.load_problems)
+        problems.extend(checks.project_problems(self))
+        problems.extend(checks.run(self))
+        problems.extend(self.registry.validate(self))
+        problems.extend(self.registry.problems)
+        unique = list(dict.fromkeys(problems))
+        return sorted(unique, key=Problem.sort_key)
+
+    # -- compile & query ----------------------------------------------------------------
+
+    def compile(
+        self,
+        kpis: Sequence[str] | str,
+        dialect: str = "duckdb",
+        grain: str | None = None,
+        by: Sequence[str] = (),
+        where: str | None = None,
+        start: dt.date | str | None = None,
+        end: dt.date | str | None = None,
+        platforms: Sequence[str] | str | None = None,
+        pretty: bool = True,
+    ) -> str:
+        """The SQL of one query computing `kpis`, for a sqlglot dialect."""
+        from kpiframe.compiler import compile_query, make_request
+
+        request = make_request(self, kpis, grain, by, where, start, end, platforms)
+        return compile_query(self, request, _dialect(dialect)).sql(pretty=pretty)
+
+    def query(
+        self,
+        kpis: Sequence[str] | str,
+        grain: str | None = None,
+        by: Sequence[str] = (),
+        where: str | None = None,
+        start: dt.date | str | None = None,
+        end: dt.date | str | None = None,
+        platforms: Sequence[str] | str | None = None,
+        engine: str | None = None,
+    ) -> Rows:
+        """Run `kpis` on an engine (default: the project's); rows as dicts."""
+        from kpiframe.compiler import make_request
+        from kpiframe.run import run
+
+        request = make_request(self, kpis, grain, by, where, start, end, platforms)
+        return run(self, request, self.project.engine_url(engine))
+
+
+def _dialect(name: str) -> str:
+    from sqlglot.dialects.dialect import Dialect
+
+    known = [d for d in Dialect.classes if d]
+    if name not in known:
+        raise KpiframeError(Problem(
+            "unknown-dialect", f"sqlglot has no dialect '{name}'",
+            hint=did_you_mean(name, known) or "dialects: " + ", ".join(sorted(known))))
+    return name
+
+
+def load_catalog(
+    paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
+    *,
+    project: Project | str | os.PathLike[str] | None = None,
+    plugins: Sequence[str] = (),
+) -> Catalog:
+    """Load KPI definitions (files or folders; default: the project's `definitions`)."""
+    proj = project if isinstance(project, Project) else load_project(project)
+    registry = load_registry((*proj.plugins, *plugins))
+    problems: list[Problem] = []
+    if paths is None:
+        chosen = [p for p in proj.definition_paths() if p.exists()]
+    elif isinstance(paths, (str, os.PathLike)):
+        chosen = [Path(paths)]
+    else:
+        chosen = [Path(p) for p in paths]
+    files: list[DefinitionFile] = []
+    for plugin, raw in registry.definition_files:
+        for path in _expand([raw], problems):
+            files.append(read_file(path, plugin))
+    for path in _expand(chosen, problems):
+        files.append(read_file(path))
+    return Catalog(files, proj, registry)

@@ -1,0 +1,408 @@
+"""Semantic checks over a whole catalog: what the JSON Schema cannot see.
+
+References resolve (with a did-you-mean), there are no cycles, each type's rules hold,
+expressions stay in the safe subset and name only their source's fields, and the
+platforms a KPI relies on exist and can provide what it reads. Every problem is located
+at the YAML node it is about.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
+
+from kpiframe import canonical
+from kpiframe.definitions import (
+    Change,
+    Cumulative,
+    Derived,
+    Kpi,
+    Ratio,
+    Simple,
+    Weighted,
+)
+from kpiframe.expressions import ExprError, kpi_expr, row_expr
+from kpiframe.problems import Location, Problem, did_you_mean, one_of
+
+if TYPE_CHECKING:
+    from kpiframe.catalog import Catalog
+
+
+def expr_location(kpi: Kpi, key: str, text: str, offset: int) -> Location:
+    """Where character `offset` of the expression in `key` is in the file."""
+    pos = kpi.pos(key)
+    offset = max(0, min(offset, len(text)))
+    style = pos.style or ""
+    if style in ("|", ">"):
+        before = text[:offset]
+        line = pos.line + 1 + before.count("\n")
+        indent = kpi.key_loc(key).column + 2
+        return Location(kpi.file, line, indent + len(before.rsplit("\n", 1)[-1]))
+    if "\n" in text[:offset]:
+        return Location(kpi.file, pos.line, pos.column)
+    quote = 1 if style in ('"', "'") else 0
+    return Location(kpi.file, pos.line, pos.column + quote + offset)
+
+
+def _expr_problem(kpi: Kpi, key: str, text: str, error: ExprError) -> Problem:
+    return Problem.at(
+        expr_location(kpi, key, text, error.offset),
+        error.rule,
+        f"{kpi.type} '{kpi.name}': {key}: {error.message}",
+        kpi=kpi.name,
+        hint=error.hint,
+    )
+
+
+def _item_location(kpi: Kpi, key: str, index: int) -> Location:
+    items = kpi.node.get(key)
+    positions = getattr(items, "item_pos", None)
+    if positions and index < len(positions):
+        return Location(kpi.file, positions[index].line, positions[index].column)
+    return kpi.loc(key)
+
+
+def _mapping_key_location(kpi: Kpi, key: str, inner: str, outer: str | None = None) -> Location:
+    node = kpi.node.get(key)
+    if outer is not None and isinstance(node, dict):
+        node = node.get(outer)
+    key_pos = getattr(node, "key_pos", None)
+    if key_pos and inner in key_pos:
+        return Location(kpi.file, key_pos[inner].line, key_pos[inner].column)
+    return kpi.loc(key)
+
+
+class _Checker:
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self.kpis = catalog.kpis
+        self.known = set(catalog.kpis) | catalog.broken
+        self.active = catalog.platforms
+        self.registered = catalog.registry.platforms
+
+    # -- references ---------------------------------------------------------------------
+
+    def ref(self, kpi: Kpi, key: str, name: str) -> Iterator[Problem]:
+        if name in self.known:
+            return
+        yield Problem.at(
+            kpi.loc(key), "unknown-kpi",
+            f"{kpi.type} '{kpi.name}' refers to '{name}'",
+            kpi=kpi.name,
+            hint=did_you_mean(name, self.known) or "no KPI of that name; `kpiframe list` shows "
+            "the catalog",
+        )
+
+    def leaf(self, name: str) -> Kpi | None:
+        return self.kpis.get(name)
+
+    # -- sources, platforms, fields --------------------------------------------------------
+
+    def source(self, kpi: Simple | Weighted) -> canonical.Source | None:
+        src = canonical.SOURCES.get(kpi.source)
+        if src is None:
+            self.problems.append(Problem.at(
+                kpi.loc("source"), "unknown-source",
+                f"{kpi.type} '{kpi.name}' reads unknown source '{kpi.source}'",
+                kpi=kpi.name,
+                hint=did_you_mean(kpi.source, canonical.SOURCES)
+                or "sources: " + ", ".join(canonical.SOURCES)))
+        return src
+
+    def platforms(self, kpi: Simple | Weighted, src: canonical.Source | None) -> list[str]:
+        """The active platforms the KPI reads; problems for the ones it cannot."""
+        if kpi.platforms is None:
+            return [p for p, a in self.active.items() if src and a.binding(src.name)]
+        chosen: list[str] = []
+        for index, name in enumerate(kpi.platforms):
+            where = _item_location(kpi, "platforms", index)
+            if name not in self.registered:
+                self.problems.append(Problem.at(
+                    where, "unknown-platform",
+                    f"{kpi.type} '{kpi.name}' restricts to platform '{name}', which no plugin "
+                    "provides",
+                    kpi=kpi.name,
+                    hint=did_you_mean(name, self.registered)
+                    or ("installed platforms: " + one_of(self.registered)
+                        if self.registered else "install a platform plugin such as kpiframe-x")))
+                continue
+            if name not in self.active:
+                self.problems.append(Problem.at(
+                    where, "platform-disabled",
+                    f"{kpi.type} '{kpi.name}' restricts to platform '{name}', which "
+                    "kpiframe.yaml disables",
+                    kpi=kpi.name, severity="warning",
+                    hint="enable it, or drop it from `platforms`"))
+                continue
+            if src is not None and self.active[name].binding(src.name) is None:
+                layout = self.active[name].layout.name
+                self.problems.append(Problem.at(
+                    where, "platform-missing-source",
+                    f"{kpi.type} '{kpi.name}': platform '{name}' does not provide source "
+                    f"'{src.name}' in its {layout} layout",
+                    kpi=kpi.name,
+                    hint="`kpiframe plugins` shows what each platform provides"))
+                continue
+            chosen.append(name)
+        return chosen
+
+    def fields_provided(
+        self, kpi: Simple | Weighted, src: canonical.Source, platforms: Sequence[str],
+        fields: Sequence[str], key: str,
+    ) -> None:
+        if not self.active:
+            return
+        for field in fields:
+            lacking = [p for p in platforms if field not in self.active[p].provides(src.name)]
+            if kpi.platforms is not None:
+                for name in lacking:
+                    self.problems.append(Problem.at(
+                        kpi.loc(key), "platform-missing-field",
+                        f"{kpi.type} '{kpi.name}' uses {src.name}.{field}, which platform "
+                        f"'{name}' cannot provide",
+                        kpi=kpi.name,
+                        hint=f"drop '{name}' from `platforms`, or use another field"))
+            elif platforms and len(lacking) == len(platforms):
+                self.problems.append(Problem.at(
+                    kpi.loc(key), "field-not-provided",
+                    f"{kpi.type} '{kpi.name}' uses {src.name}.{field}, which none of its "
+                    f"platforms provide ({', '.join(lacking)})",
+                    kpi=kpi.name,
+                    hint="`kpiframe plugins` shows which fields each platform provides"))
+
+    def expression(self, kpi: Kpi, key: str, text: str | None,
+                   src: canonical.Source) -> list[str]:
+        if text is None:
+            return []
+        try:
+            return list(row_expr(text, src.fields).names)
+        except ExprError as error:
+            self.problems.append(_expr_problem(kpi, key, text, error))
+            return []
+
+    # -- per type -------------------------------------------------------------------------
+
+    def simple(self, kpi: Simple) -> None:
+        src = self.source(kpi)
+        platforms = self.platforms(kpi, src)
+        if src is None:
+            return
+        for key in ("expr", "filter"):
+            text = getattr(kpi, key)
+            names = self.expression(kpi, key, text, src)
+            self.fields_provided(kpi, src, platforms, [n for n in names if n != "platform"], key)
+            if key == "expr" and kpi.agg == "sum":
+                for name in names:
+                    field = src.fields[name]
+                    if not field.additive or field.snapshot:
+                        why = ("a snapshot: summing it over days multiplies it; use agg: last"
+                               if field.snapshot else
+                               "not additive: a sum over-counts people; use max, avg, or a "
+                               "ratio")
+                        self.problems.append(Problem.at(
+                            kpi.loc("expr"), "sum-non-additive",
+                            f"simple '{kpi.name}' sums {src.name}.{name}, which is {why}",
+                            kpi=kpi.name, severity="warning",
+                            hint="if this is really what you want, ignore this warning"))
+
+    def weighted(self, kpi: Weighted) -> None:
+        src = self.source(kpi)
+        platforms = self.platforms(kpi, src)
+        if src is None:
+            return
+        names = self.expression(kpi, "filter", kpi.filter, src)
+        self.fields_provided(kpi, src, platforms, [n for n in names if n != "platform"],
+                             "filter")
+        interactions = src.interactions
+        if not interactions:
+            self.problems.append(Problem.at(
+                kpi.loc("source"), "weights-not-interaction",
+                f"weighted '{kpi.name}' reads '{src.name}', which has no interaction fields",
+                kpi=kpi.name, hint="weighted KPIs read posts or post_daily"))
+            return
+        for name in kpi.weights:
+            if name not in interactions:
+                self.problems.append(Problem.at(
+                    _mapping_key_location(kpi, "weights", name), "weights-not-interaction",
+                    f"weighted '{kpi.name}' weights '{name}', which is not an interaction field",
+                    kpi=kpi.name,
+                    hint=did_you_mean(name, interactions)
+                    or "interactions: " + ", ".join(interactions)))
+        for platform, overrides in kpi.platform_weights.items():
+            if platform not in self.registered:
+                self.problems.append(Problem.at(
+                    _mapping_key_location(kpi, "platform_weights", platform), "unknown-platform",
+                    f"weighted '{kpi.name}' sets weights for platform '{platform}', which no "
+                    "plugin provides",
+                    kpi=kpi.name,
+                    hint=did_you_mean(platform, self.registered)
+                    or "installed platforms: " + one_of(self.registered)))
+            for name in overrides:
+                if name not in interactions:
+                    self.problems.append(Problem.at(
+                        _mapping_key_location(kpi, "platform_weights", name, platform),
+                        "weights-not-interaction",
+                        f"weighted '{kpi.name}' weights '{name}' on {platform}, which is not "
+                        "an interaction field",
+                        kpi=kpi.name,
+                        hint=did_you_mean(name, interactions)
+                        or "interactions: " + ", ".join(interactions)))
+        counted = kpi.interactions or interactions
+        self.fields_provided(kpi, src, platforms, [i for i in counted if i in interactions],
+                             "source")
+
+    def ratio(self, kpi: Ratio) -> None:
+        self.problems.extend(self.ref(kpi, "numerator", kpi.numerator))
+        self.problems.extend(self.ref(kpi, "denominator", kpi.denominator))
+        if kpi.unit == "percent" and kpi.scale is None:
+            self.problems.append(Problem.at(
+                kpi.loc("unit") if "unit" in kpi.node else kpi.loc(), "percent-without-scale",
+                f"ratio '{kpi.name}' is a percent but has no scale: 0.05 would read as 0.05%",
+                kpi=kpi.name, severity="warning", hint="add `scale: 100`"))
+        if kpi.average_over is None:
+            return
+        for key, name in (("numerator", kpi.numerator), ("denominator", kpi.denominator)):
+            part = self.kpis.get(name)
+            if part is None:
+                continue
+            if not isinstance(part, (Simple, Weighted)):
+                self.problems.append(Problem.at(
+                    kpi.loc(key), "bad-average-over",
+                    f"ratio '{kpi.name}' averages per {kpi.average_over}, so its {key} must be "
+                    f"a simple or weighted KPI, and '{name}' is {part.type}",
+                    kpi=kpi.name,
+                    hint="average_over computes the ratio per entity from row-level KPIs"))
+                continue
+            src = canonical.SOURCES.get(part.source)
+            if src is not None and kpi.average_over not in src.entity:
+                self.problems.append(Problem.at(
+                    kpi.loc("average_over"), "bad-average-over",
+                    f"ratio '{kpi.name}' averages per '{kpi.average_over}', which is not a key "
+                    f"of {src.name} ({key} '{name}')",
+                    kpi=kpi.name,
+                    hint=did_you_mean(kpi.average_over, src.entity)
+                    or "keys of " + src.name + ": " + ", ".join(src.entity)))
+
+    def derived(self, kpi: Derived) -> None:
+        try:
+            names = kpi_expr(kpi.expr).names
+        except ExprError as error:
+            self.problems.append(_expr_problem(kpi, "expr", kpi.expr, error))
+            return
+        for name in names:
+            if name not in self.known:
+                offset = kpi.expr.lower().find(name)
+                self.problems.append(Problem.at(
+                    expr_location(kpi, "expr", kpi.expr, max(offset, 0)), "unknown-kpi",
+                    f"derived '{kpi.name}' refers to '{name}'",
+                    kpi=kpi.name,
+                    hint=did_you_mean(name, self.known) or "no KPI of that name"))
+
+    def cumulative(self, kpi: Cumulative) -> None:
+        self.problems.extend(self.ref(kpi, "of", kpi.of))
+        inner = self.kpis.get(kpi.of)
+        additive = isinstance(inner, Weighted) or (isinstance(inner, Simple) and inner.additive)
+        if inner is not None and not additive:
+            what = f"{inner.type} with agg: {inner.agg}" if isinstance(inner, Simple) \
+                else inner.type
+            self.problems.append(Problem.at(
+                kpi.loc("of"), "cumulative-not-additive",
+                f"cumulative '{kpi.name}' accumulates '{kpi.of}', which is not additive ({what})",
+                kpi=kpi.name,
+                hint="running totals add up a sum or a count; for a ratio, accumulate its "
+                "numerator and denominator and divide them in a derived KPI"))
+        if kpi.target and kpi.grain_to_date and kpi.target.grain != kpi.grain_to_date:
+            self.problems.append(Problem.at(
+                kpi.loc("target"), "target-grain",
+                f"cumulative '{kpi.name}' is {kpi.grain_to_date}-to-date, but its target is per "
+                f"{kpi.target.grain}",
+                kpi=kpi.name, hint=f"set target.grain to {kpi.grain_to_date}"))
+
+    def change(self, kpi: Change) -> None:
+        self.problems.extend(self.ref(kpi, "of", kpi.of))
+
+    def run(self, only: set[str] | None = None) -> list[Problem]:
+        self.problems: list[Problem] = []
+        handlers = {
+            "simple": self.simple, "weighted": self.weighted, "ratio": self.ratio,
+            "derived": self.derived, "cumulative": self.cumulative, "change": self.change,
+        }
+        for kpi in self.kpis.values():
+            if only is None or kpi.name in only:
+                handlers[kpi.type](kpi)  # type: ignore[operator]
+        self.problems.extend(
+            p for p in cycles(self.kpis) if only is None or p.kpi in only
+        )
+        return self.problems
+
+
+def cycles(kpis: dict[str, Kpi]) -> list[Problem]:
+    """One problem per reference cycle, shown as a path from its first KPI by name."""
+    problems: list[Problem] = []
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    reported: set[frozenset[str]] = set()
+    for start in kpis:
+        if state.get(start):
+            continue
+        path: list[str] = []
+        stack: list[tuple[str, Iterator[str]]] = []
+
+        def push(name: str) -> None:
+            state[name] = 1
+            path.append(name)
+            stack.append((name, iter(r for r in kpis[name].refs if r in kpis)))
+
+        push(start)
+        while stack:
+            name, refs = stack[-1]
+            nxt = next(refs, None)
+            if nxt is None:
+                stack.pop()
+                path.pop()
+                state[name] = 2
+            elif state.get(nxt) == 1:
+                loop = path[path.index(nxt):]
+                key = frozenset(loop)
+                if key not in reported:
+                    reported.add(key)
+                    first = min(loop)
+                    i = loop.index(first)
+                    ordered = [*loop[i:], *loop[:i], first]
+                    kpi = kpis[first]
+                    ref_key = next((k for k in ("of", "numerator", "denominator", "expr")
+                                    if k in kpi.node and ordered[1] in str(kpi.node[k])), None)
+                    problems.append(Problem.at(
+                        kpi.loc(ref_key), "cycle",
+                        f"KPIs refer to each other in a cycle: {' -> '.join(ordered)}",
+                        kpi=first,
+                        hint="a KPI cannot be computed from itself; break the cycle"))
+            elif not state.get(nxt):
+                push(nxt)
+    return problems
+
+
+def project_problems(catalog: Catalog) -> list[Problem]:
+    """kpiframe.yaml settings that only make sense once plugins are loaded."""
+    problems: list[Problem] = []
+    registered = catalog.registry.platforms
+    for name, settings in catalog.project.platforms.items():
+        where = catalog.project.platform_locations.get(name)
+        if name not in registered:
+            problems.append(Problem.at(
+                where, "unknown-platform",
+                f"kpiframe.yaml configures platform '{name}', which no plugin provides",
+                hint=did_you_mean(name, registered) or "`kpiframe plugins` lists platforms"))
+            continue
+        platform = registered[name][0]
+        if settings.layout and settings.layout not in platform.layout_names:
+            problems.append(Problem.at(
+                where, "unknown-layout",
+                f"platform '{name}' has no layout '{settings.layout}'",
+                hint=did_you_mean(settings.layout, platform.layout_names)
+                or "layouts: " + ", ".join(platform.layout_names)))
+    return problems
+
+
+def run(catalog: Catalog, only: set[str] | None = None) -> list[Problem]:
+    """Semantic problems of the catalog, or of the KPIs in `only`."""
+    return _Checker(catalog).run(only)

@@ -1,0 +1,260 @@
+"""User expressions (`expr`, `filter`, `--where`, derived KPIs) in a small, safe SQL subset.
+
+Parsed with sqlglot, then walked against an allow-list of node types: a block-list would
+let `DROP TABLE` through (it is not an `exp.DDL`) and would miss `pg_sleep(10)` (an
+`exp.Anonymous`). Anything not on the list is a located error; the compiler re-quotes
+every identifier on output, so user text is never spliced into SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from functools import lru_cache
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
+
+from kpiframe.problems import did_you_mean
+
+#: node types a row expression may contain besides columns, literals and functions below
+_ROW_NODES: tuple[type[exp.Expression], ...] = (
+    exp.Column, exp.Identifier, exp.Literal, exp.Boolean, exp.Null, exp.Paren, exp.Neg,
+    exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod,
+    exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE,
+    exp.And, exp.Or, exp.Not, exp.In, exp.Between, exp.Is, exp.Like, exp.ILike,
+    exp.Case, exp.If, exp.Cast, exp.DataType, exp.DataTypeParam, exp.Var,
+)
+
+#: scalar functions allowed in row expressions, by the name users write
+ROW_FUNCTIONS: dict[str, type[exp.Expression]] = {
+    "coalesce": exp.Coalesce, "nullif": exp.Nullif, "abs": exp.Abs, "round": exp.Round,
+    "least": exp.Least, "greatest": exp.Greatest, "floor": exp.Floor, "ceil": exp.Ceil,
+    "lower": exp.Lower, "upper": exp.Upper, "length": exp.Length, "trim": exp.Trim,
+    "substring": exp.Substring, "sqrt": exp.Sqrt, "ln": exp.Ln, "power": exp.Pow,
+    "exp": exp.Exp, "sign": exp.Sign, "extract": exp.Extract, "if": exp.If,
+}
+
+#: derived KPIs: KPI names, numbers, + - * /, parentheses and these functions
+_DERIVED_NODES: tuple[type[exp.Expression], ...] = (
+    exp.Column, exp.Identifier, exp.Literal, exp.Paren, exp.Neg,
+    exp.Add, exp.Sub, exp.Mul, exp.Div,
+)
+DERIVED_FUNCTIONS: dict[str, type[exp.Expression]] = {
+    "coalesce": exp.Coalesce, "nullif": exp.Nullif, "abs": exp.Abs, "round": exp.Round,
+    "least": exp.Least, "greatest": exp.Greatest,
+}
+
+_ROW_HINT = (
+    "expressions may use fields, literals, arithmetic, comparisons, AND/OR/NOT, IN, "
+    "BETWEEN, IS NULL, LIKE, CASE, CAST and allowed functions"
+)
+_DERIVED_HINT = (
+    "a derived KPI combines KPI names and numbers with + - * /, parentheses and "
+    "coalesce, nullif, abs, round, least, greatest"
+)
+
+_CAST_TYPES = {
+    exp.DataType.Type.INT, exp.DataType.Type.BIGINT, exp.DataType.Type.SMALLINT,
+    exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT, exp.DataType.Type.DECIMAL,
+    exp.DataType.Type.TEXT, exp.DataType.Type.VARCHAR, exp.DataType.Type.BOOLEAN,
+    exp.DataType.Type.DATE, exp.DataType.Type.TIMESTAMP,
+}
+
+_STATEMENTS = (
+    exp.Drop, exp.Create, exp.Insert, exp.Update, exp.Delete, exp.Alter, exp.Command,
+    exp.Merge, exp.TruncateTable, exp.Use, exp.Set, exp.Transaction, exp.Commit,
+    exp.Rollback, exp.Pragma, exp.Copy, exp.Describe, exp.Grant,
+)
+
+
+@dataclass(frozen=True)
+class ExprError(Exception):
+    rule: str
+    message: str
+    offset: int = 0
+    hint: str | None = None
+
+
+@dataclass(frozen=True)
+class Expr:
+    """A checked expression. `names` are the columns (or KPIs) it refers to, in order."""
+
+    text: str
+    tree: exp.Expression
+    names: tuple[str, ...]
+
+    def copy_tree(self) -> exp.Expression:
+        return self.tree.copy()
+
+
+def _offset(node: exp.Expression) -> int:
+    for candidate in (node, *node.walk()):
+        meta = getattr(candidate, "_meta", None) or {}
+        if "start" in meta:
+            return int(meta["start"])
+    return 0
+
+
+def _statement_offset(text: str, node: exp.Expression) -> int:
+    """Subqueries and statements start at their keyword, which carries no position."""
+    if isinstance(node, exp.Table):
+        return _offset(node)
+    keyword = "select" if isinstance(node, (exp.Select, exp.Subquery)) else node.key
+    found = text.lower().find(keyword.lower())
+    return found if found >= 0 else 0
+
+
+def _describe(node: exp.Expression) -> str:
+    if isinstance(node, (exp.Select, exp.Subquery, exp.Union, exp.Exists)):
+        return "a subquery"
+    if isinstance(node, exp.Table):
+        return "a table reference"
+    if isinstance(node, _STATEMENTS):
+        return f"a {node.key.upper()} statement"
+    if isinstance(node, exp.Star):
+        return "'*'"
+    if isinstance(node, exp.Placeholder):
+        return "a parameter placeholder"
+    if isinstance(node, exp.DPipe):
+        return "string concatenation ('||')"
+    if isinstance(node, (exp.Binary, exp.Unary)):
+        return f"'{node.sql()[:40]}'"
+    return f"'{node.key}'"
+
+
+def _function_name(node: exp.Expression) -> str:
+    if isinstance(node, exp.Anonymous):
+        return str(node.name).lower()
+    return str(node.sql_name()).lower() if isinstance(node, exp.Func) else node.key
+
+
+@lru_cache(maxsize=65536)
+def _parse(text: str) -> exp.Expression:
+    try:
+        statements = sqlglot.parse(text)
+    except (ParseError, TokenError) as error:
+        offset = 0
+        message = str(error).splitlines()[0]
+        if isinstance(error, ParseError) and error.errors:
+            first = error.errors[0]
+            message = first.get("description") or message
+            offset = _line_col_to_offset(text, first.get("line", 1), first.get("col", 1))
+        raise ExprError("expr-syntax", f"cannot parse expression: {message}", offset,
+                        "write a SQL expression such as `likes + comments` or `sentiment = "
+                        "'positive'`") from None
+    parts = [s for s in statements if s is not None]
+    if len(parts) != 1 or isinstance(parts[0], exp.Block):
+        second = text.find(";")
+        raise ExprError("expr-multiple-statements",
+                        "an expression must be a single SQL expression, not several statements",
+                        max(second, 0), "remove the ';' and what follows it")
+    return parts[0]
+
+
+def _line_col_to_offset(text: str, line: int, col: int) -> int:
+    lines = text.split("\n")
+    offset = sum(len(x) + 1 for x in lines[: max(line - 1, 0)])
+    return max(min(offset + col - 1, len(text)), 0)
+
+
+def _check(
+    text: str,
+    tree: exp.Expression,
+    nodes: tuple[type[exp.Expression], ...],
+    functions: dict[str, type[exp.Expression]],
+    names: Collection[str] | None,
+    what: str,
+    hint: str,
+) -> tuple[str, ...]:
+    allowed_funcs = tuple(functions.values())
+    seen: list[str] = []
+    for node in tree.walk():
+        if isinstance(node, exp.Column):
+            if node.table:
+                raise ExprError("expr-forbidden",
+                                f"'{node.sql()}' refers to a table; name {what}s alone",
+                                _offset(node), f"write '{node.name}'")
+            name = node.name if node.this.quoted else node.name.lower()
+            if names is not None and name not in names:
+                hint = did_you_mean(name, names) or f"known {what}s: " + ", ".join(sorted(names))
+                raise ExprError(f"unknown-{what.lower()}", f"unknown {what} '{name}'",
+                                _offset(node), hint)
+            if name not in seen:
+                seen.append(name)
+            continue
+        if isinstance(node, _STATEMENTS + (exp.Select, exp.Subquery, exp.Table, exp.Exists)):
+            raise ExprError("expr-forbidden",
+                            f"{_describe(node)} is not allowed in an expression",
+                            _statement_offset(text, node),
+                            "an expression computes a value; it cannot read tables or run "
+                            "statements")
+        if isinstance(node, (exp.Anonymous, exp.Func)) and not isinstance(node, nodes):
+            if isinstance(node, allowed_funcs):
+                continue
+            fname = _function_name(node)
+            if isinstance(node, exp.AggFunc):
+                advice = (
+                    "aggregate with `agg:`; `expr` is computed per row"
+                    if what == "field"
+                    else "a KPI is already aggregated; refer to it by name"
+                )
+            else:
+                advice = did_you_mean(fname, functions) or "allowed functions: " + ", ".join(
+                    sorted(functions)
+                )
+            raise ExprError(
+                "unknown-function",
+                f"function '{fname}' is not allowed in an expression",
+                _offset(node),
+                advice,
+            )
+        if isinstance(node, exp.DataType):
+            if node.this not in _CAST_TYPES:
+                raise ExprError("expr-forbidden", f"cannot cast to {node.sql()}", _offset(node),
+                                "cast to INT, BIGINT, DOUBLE, DECIMAL, TEXT, BOOLEAN, DATE or "
+                                "TIMESTAMP")
+            continue
+        if not isinstance(node, nodes):
+            raise ExprError("expr-forbidden",
+                            f"{_describe(node)} is not allowed in an expression",
+                            _offset(node), hint)
+    return tuple(seen)
+
+
+def _normalise(tree: exp.Expression) -> exp.Expression:
+    """Unquoted identifiers are case-insensitive: lower-case them, then quote everything."""
+    for column in tree.find_all(exp.Column):
+        ident = column.this
+        if isinstance(ident, exp.Identifier) and not ident.quoted:
+            ident.set("this", ident.name.lower())
+    return tree
+
+
+@lru_cache(maxsize=65536)
+def _row_expr(text: str, fields: frozenset[str] | None, what: str) -> Expr:
+    tree = _parse(text).copy()
+    names = _check(text, tree, _ROW_NODES, ROW_FUNCTIONS, fields, what, _ROW_HINT)
+    return Expr(text, _normalise(tree), names)
+
+
+def row_expr(text: str, fields: Collection[str] | None = None, what: str = "field") -> Expr:
+    """A row-level expression (`expr`, `filter`, `--where`) over `fields` (None: any name)."""
+    return _row_expr(text, frozenset(fields) if fields is not None else None, what)
+
+
+@lru_cache(maxsize=65536)
+def _kpi_expr(text: str) -> Expr:
+    tree = _parse(text).copy()
+    names = _check(text, tree, _DERIVED_NODES, DERIVED_FUNCTIONS, None, "KPI", _DERIVED_HINT)
+    return Expr(text, _normalise(tree), names)
+
+
+def kpi_expr(text: str) -> Expr:
+    """A derived KPI's expression over other KPI names."""
+    return _kpi_expr(text)
+
+
+def names_of(tree: exp.Expression) -> list[str]:
+    return [c.name for c in tree.find_all(exp.Column)]

@@ -1,0 +1,231 @@
+"""The JSON Schema of definition files, and its errors turned into located problems.
+
+The schema (draft 2020-12) is a file in the package so editors can use it through the
+`# yaml-language-server: $schema=` comment; `kpiframe schema` prints it. jsonschema's
+errors say *what* is wrong at a JSON path; the located YAML tree says *where*.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from kpiframe.problems import Location, Problem, did_you_mean
+from kpiframe.yamlsource import Pos, YList, YMap
+
+_JSON_TYPES = {
+    dict: "a mapping",
+    list: "a list",
+    str: "a string",
+    bool: "a boolean",
+    int: "a number",
+    float: "a number",
+    type(None): "empty",
+}
+
+
+def schema_text() -> str:
+    return resources.files("kpiframe").joinpath("schema/kpiframe.schema.json").read_text("utf-8")
+
+
+@cache
+def schema() -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(schema_text())
+    return loaded
+
+
+@cache
+def _validator() -> Any:
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(schema())
+
+
+def _kind(value: Any) -> str:
+    for cls, name in _JSON_TYPES.items():
+        if type(value) is cls or (cls in (dict, list) and isinstance(value, cls)):
+            return name
+    return type(value).__name__
+
+
+def position(doc: Any, path: Sequence[Any], key: Any = None) -> Pos | None:
+    """Where the value at `path` starts (or where `key` of the mapping at `path` is)."""
+    node = doc
+    pos: Pos | None = getattr(doc, "pos", None)
+    for step in path:
+        if isinstance(node, YMap) and step in node:
+            pos = node.value_pos.get(step, pos)
+            node = node[step]
+        elif isinstance(node, YList) and isinstance(step, int) and step < len(node):
+            pos = node.item_pos[step]
+            node = node[step]
+        else:
+            break
+    if key is not None and isinstance(node, YMap) and key in node.key_pos:
+        return node.key_pos[key]
+    return pos
+
+
+def _kpi_of(doc: Any, path: Sequence[Any]) -> str | None:
+    if len(path) >= 2 and path[0] == "kpis" and isinstance(doc, dict):
+        kpis = doc.get("kpis")
+        if isinstance(kpis, list) and isinstance(path[1], int) and path[1] < len(kpis):
+            item = kpis[path[1]]
+            if isinstance(item, dict) and isinstance(item.get("name"), str):
+                return str(item["name"])
+    return None
+
+
+def _field_name(path: Sequence[Any]) -> str:
+    parts = [str(p) for p in path if not isinstance(p, int)]
+    if parts and parts[0] == "kpis":
+        parts = parts[1:]
+    return ".".join(parts) or "file"
+
+
+def _allowed(error: Any) -> list[str]:
+    props = error.schema.get("properties", {})
+    return sorted(props)
+
+
+def _problems(error: Any, doc: Any, file: str) -> Iterator[Problem]:
+    path = list(error.absolute_path)
+    kpi = _kpi_of(doc, path)
+    where = f"kpi '{kpi}'" if kpi else "file"
+    validator = error.validator
+
+    def at(pos: Pos | None) -> Location:
+        return Location(file, pos.line if pos else 1, pos.column if pos else 1)
+
+    if validator == "additionalProperties":
+        allowed = _allowed(error)
+        instance = error.instance if isinstance(error.instance, dict) else {}
+        for extra in sorted((k for k in instance if k not in allowed), key=str):
+            hint = did_you_mean(str(extra), allowed) or f"allowed here: {', '.join(allowed)}"
+            context = where if path[:1] == ["kpis"] else "top level"
+            yield Problem.at(
+                at(position(doc, path, extra)),
+                "unknown-key",
+                f"{context}: unknown key '{extra}'",
+                kpi=kpi,
+                hint=hint,
+            )
+        return
+    if validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        type_hint = ""
+        if isinstance(error.instance, dict) and isinstance(error.instance.get("type"), str):
+            type_hint = f" for a {error.instance['type']} KPI"
+        yield Problem.at(
+            at(position(doc, path)),
+            "missing-field",
+            f"{where}: missing required field '{missing}'{type_hint}",
+            kpi=kpi,
+            hint=f"add '{missing}:'",
+        )
+        return
+    field = _field_name(path)
+    pos = position(doc, path)
+    if validator == "type":
+        expected = error.validator_value
+        expected = expected if isinstance(expected, str) else " or ".join(expected)
+        article = "an" if expected[0] in "aeiou" else "a"
+        yield Problem.at(
+            at(pos),
+            "wrong-type",
+            f"{where}: '{field}' must be {article} {expected}, not {_kind(error.instance)}",
+            kpi=kpi,
+            hint="quote strings that YAML would read as numbers, booleans or dates"
+            if expected == "string"
+            else None,
+        )
+        return
+    if validator == "pattern" and path and path[-1] == "name":
+        yield Problem.at(
+            at(pos),
+            "bad-name",
+            f"{where}: name {error.instance!r} is not a valid KPI name",
+            kpi=kpi,
+            hint="use lowercase letters, digits and underscores, starting with a letter, "
+            "at most 63 characters",
+        )
+        return
+    if validator == "enum":
+        options = [str(o) for o in error.validator_value]
+        hint = (
+            did_you_mean(str(error.instance), options)
+            if isinstance(error.instance, str)
+            else None
+        ) or f"use one of: {', '.join(options)}"
+        yield Problem.at(
+            at(pos),
+            "bad-value",
+            f"{where}: '{field}' is {error.instance!r}, not one of the allowed values",
+            kpi=kpi,
+            hint=hint,
+        )
+        return
+    if validator == "not" and isinstance(error.instance, dict):
+        yield Problem.at(
+            at(position(doc, path, "grain_to_date")),
+            "conflicting-fields",
+            f"{where}: a cumulative KPI has either 'window' or 'grain_to_date', not both",
+            kpi=kpi,
+            hint="a rolling window and a grain-to-date total are different KPIs",
+        )
+        return
+    if validator == "oneOf" and path and path[-1] == "offset":
+        yield Problem.at(
+            at(pos),
+            "bad-value",
+            f"{where}: offset {error.instance!r} is neither a number of periods nor a duration",
+            kpi=kpi,
+            hint="write a positive integer (periods of the query's grain) or e.g. '1 month', "
+            "'7 days'",
+        )
+        return
+    if validator == "pattern":
+        examples = {
+            "window": "e.g. '7 days', '4 weeks', '3 months'",
+            "offset": "e.g. '1 month', '7 days'",
+        }
+        yield Problem.at(
+            at(pos),
+            "bad-value",
+            f"{where}: '{field}' is {error.instance!r}, which is not valid here",
+            kpi=kpi,
+            hint=examples.get(str(path[-1]) if path else "", "see `kpiframe schema`"),
+        )
+        return
+    if validator == "minLength":
+        yield Problem.at(at(pos), "bad-value", f"{where}: '{field}' is empty", kpi=kpi,
+                         hint="remove the field or give it a value")
+        return
+    yield Problem.at(
+        at(pos),
+        "schema",
+        f"{where}: '{field}': {error.message}",
+        kpi=kpi,
+        hint="see `kpiframe schema` for the format",
+    )
+
+
+def validate(doc: Any, file: str) -> tuple[list[Problem], set[int]]:
+    """Every schema violation in one document, located; and which `kpis` items have one."""
+    errors = sorted(_validator().iter_errors(doc), key=lambda e: list(map(str, e.absolute_path)))
+    problems: list[Problem] = []
+    broken: set[int] = set()
+    seen: set[tuple[Any, ...]] = set()
+    for error in errors:
+        path = list(error.absolute_path)
+        if len(path) >= 2 and path[0] == "kpis" and isinstance(path[1], int):
+            broken.add(path[1])
+        for problem in _problems(error, doc, file):
+            key = (problem.line, problem.column, problem.rule, problem.message)
+            if key not in seen:
+                seen.add(key)
+                problems.append(problem)
+    return problems, broken
