@@ -1,0 +1,801 @@
+"""Compile a request into one SQL statement, built only from sqlglot expressions.
+
+The statement is a chain of CTEs, each a step a reader can check:
+
+    agg_<source>   one scan per source: every simple/weighted KPI over it, aggregated to
+                   (period, dims); `agg: last` through a window over each entity
+    day_<source>   the same at day grain, for cumulative KPIs (their windows)
+    avg_<kpi>      per-entity ratios averaged (`average_over`)
+    bounds, spine  the period range and every period in it (a date spine)
+    keys, base     the rows of the answer: every period x dimension values with data
+    cum_<kpi>      cumulative values as of each period's last day
+    final SELECT   base LEFT JOIN each relation (once per period offset a change needs),
+                   and each KPI's value as an expression over those columns: ratios and
+                   derived KPIs divide aggregated values, never average row ratios
+
+A KPI's value is built by `value(kpi, chain)`, where `chain` lists the period offsets
+applied on the way down (a change reads its input one offset earlier). Relations are
+registered as values need them, then emitted, so only what the request uses is scanned.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from sqlglot import exp
+
+from kpiframe import canonical
+from kpiframe.compiler import dates
+from kpiframe.compiler.request import Request, closure
+from kpiframe.compiler.sources import quoted, source_relation
+from kpiframe.definitions import (
+    Change,
+    Cumulative,
+    Derived,
+    Duration,
+    Kpi,
+    Ratio,
+    Simple,
+    Weighted,
+)
+from kpiframe.expressions import kpi_expr, row_expr
+
+if TYPE_CHECKING:
+    from kpiframe.catalog import Catalog
+
+Offset = int | Duration
+Chain = tuple[Offset, ...]
+DOUBLE = exp.DataType.Type.DOUBLE
+
+
+def col(name: str, table: str | None = None) -> exp.Column:
+    return exp.column(quoted(name), table=quoted(table) if table else None)
+
+
+def safe_div(numerator: exp.Expression, denominator: exp.Expression) -> exp.Expression:
+    """Divide as doubles; a zero or NULL denominator gives NULL on every engine."""
+    return exp.Div(
+        this=exp.cast(numerator, DOUBLE),
+        expression=exp.Nullif(this=exp.cast(denominator, DOUBLE), expression=exp.Literal.number(0)),
+    )
+
+
+def _and(*conditions: exp.Expression | None) -> exp.Expression | None:
+    present = [c for c in conditions if c is not None]
+    if not present:
+        return None
+    return exp.and_(*present) if len(present) > 1 else present[0]
+
+
+def _null_safe_eq(left: exp.Expression, right: exp.Expression) -> exp.Expression:
+    return exp.NullSafeEQ(this=left, expression=right)
+
+
+@dataclass
+class Measure:
+    """One simple or weighted KPI as an aggregate column of its source's scan."""
+
+    kpi: Simple | Weighted
+    agg: str
+    value: exp.Expression | None  # None: COUNT(*)
+    condition: exp.Expression | None
+    current: bool = False  # needed for rows in range
+    whole: bool = False  # needed for whole periods (a change's earlier side)
+    daily: bool = False  # needed per day (a cumulative's input)
+
+
+@dataclass
+class SourceScan:
+    source: canonical.Source
+    measures: dict[str, Measure] = field(default_factory=dict)
+    #: platforms any KPI over this source may read (None: all)
+    platforms: set[str] | None = field(default_factory=set)
+    fields: set[str] = field(default_factory=set)
+    chains: set[Chain] = field(default_factory=set)
+
+
+class Builder:
+    def __init__(self, catalog: Catalog, request: Request, dialect: str) -> None:
+        self.catalog = catalog
+        self.req = request
+        self.dialect = dialect
+        self.grain = request.grain
+        self.by = request.by
+        self.scans: dict[str, SourceScan] = {}
+        self.joins: dict[tuple[str, Chain], str] = {}
+        self.cums: dict[str, tuple[Cumulative, set[Chain]]] = {}
+        self.avgs: dict[str, tuple[Ratio, set[Chain]]] = {}
+        self.kpis = {k.name: k for k in closure(catalog, request.kpis)}
+
+    # -- period arithmetic -------------------------------------------------------------------
+
+    def earlier(self, period: exp.Expression, offset: Offset) -> exp.Expression:
+        assert self.grain is not None
+        if isinstance(offset, int):
+            return dates.shift(period, -offset, self.grain, self.dialect)
+        unit, count = offset.days_or_months
+        moved = dates.add(period, -count, unit, self.dialect)
+        return dates.trunc(moved, self.grain, self.dialect)
+
+    def py_earlier(self, period: dt.date, chain: Chain) -> dt.date:
+        assert self.grain is not None
+        for offset in chain:
+            if isinstance(offset, int):
+                period = dates.py_shift(period, -offset, self.grain)
+            else:
+                unit, count = offset.days_or_months
+                period = dates.py_trunc(dates.py_add(period, -count, unit), self.grain)
+        return period
+
+    def chain_period(self, chain: Chain) -> exp.Expression:
+        period: exp.Expression = col("period", "base")
+        for offset in chain:
+            period = self.earlier(period, offset)
+        return period
+
+    # -- registering what values need ----------------------------------------------------
+
+    def scan(self, source: str) -> SourceScan:
+        if source not in self.scans:
+            self.scans[source] = SourceScan(canonical.SOURCES[source])
+        return self.scans[source]
+
+    def measure(self, kpi: Simple | Weighted) -> Measure:
+        scan = self.scan(kpi.source)
+        if kpi.name in scan.measures:
+            return scan.measures[kpi.name]
+        fields = scan.source.fields
+        condition = None
+        if kpi.filter:
+            tree = row_expr(kpi.filter, fields).copy_tree()
+            scan.fields.update(c.name for c in tree.find_all(exp.Column))
+            condition = tree
+        if kpi.platforms is not None:
+            condition = _and(condition, col("platform").isin(
+                *(exp.Literal.string(p) for p in kpi.platforms)))
+        if scan.platforms is not None:
+            if kpi.platforms is None:
+                scan.platforms = None
+            else:
+                scan.platforms.update(kpi.platforms)
+        value: exp.Expression | None
+        if isinstance(kpi, Weighted):
+            value = self.weighted_value(kpi, scan)
+            agg = "sum"
+        else:
+            agg = kpi.agg
+            value = row_expr(kpi.expr, fields).copy_tree() if kpi.expr else None
+            if value is not None:
+                scan.fields.update(c.name for c in value.find_all(exp.Column))
+            if agg == "last":
+                scan.fields.update(scan.source.entity)
+        measure = Measure(kpi, agg, value, condition)
+        scan.measures[kpi.name] = measure
+        return measure
+
+    def weighted_value(self, kpi: Weighted, scan: SourceScan) -> exp.Expression:
+        interactions = kpi.interactions or scan.source.interactions
+        interactions = tuple(i for i in interactions if i in scan.source.interactions)
+        scan.fields.update(interactions)
+        platforms = [p for p in self.platform_names(scan.source.name)
+                     if kpi.platforms is None or p in kpi.platforms]
+
+        def weights_for(platform: str | None) -> tuple[float, ...]:
+            defaults = self.catalog.platforms[platform].platform.weights if platform else {}
+            own = kpi.platform_weights.get(platform, {}) if platform else {}
+            return tuple(
+                float(own.get(i, kpi.weights.get(i, defaults.get(i, 1.0))))
+                for i in interactions
+            )
+
+        def combination(weights: tuple[float, ...]) -> exp.Expression:
+            terms: list[exp.Expression] = []
+            for name, weight in zip(interactions, weights):
+                if weight == 0:
+                    continue
+                term = exp.Coalesce(this=col(name), expressions=[exp.Literal.number(0)])
+                if weight != 1:
+                    term = exp.Mul(this=_number(weight), expression=term)
+                terms.append(term)
+            if not terms:
+                return exp.Literal.number(0)
+            total = terms[0]
+            for term in terms[1:]:
+                total = exp.Add(this=total, expression=term)
+            return total
+
+        per_platform = {p: weights_for(p) for p in platforms}
+        distinct = set(per_platform.values())
+        if len(distinct) <= 1:
+            weights = distinct.pop() if distinct else weights_for(None)
+            return combination(weights)
+        case = exp.Case()
+        for platform, weights in per_platform.items():
+            case = case.when(col("platform").eq(exp.Literal.string(platform)),
+                             combination(weights))
+        return case
+
+    def platform_names(self, source: str) -> list[str]:
+        wanted = self.req.platforms
+        return [
+            name for name, active in self.catalog.platforms.items()
+            if active.binding(source) is not None and (wanted is None or name in wanted)
+        ]
+
+    def relation(self, key: str, chain: Chain) -> str:
+        """The alias under which relation `key` is joined for `chain`."""
+        if (key, chain) not in self.joins:
+            self.joins[(key, chain)] = f"j{len(self.joins) + 1}"
+        return self.joins[(key, chain)]
+
+    @property
+    def lookback(self) -> bool:
+        """Whether anything reads before --from (a change's earlier periods)."""
+        return self.req.start is not None
+
+    # -- values ------------------------------------------------------------------------
+
+    def value(self, name: str, chain: Chain = ()) -> exp.Expression:
+        kpi = self.kpis[name]
+        result = self._value(kpi, chain)
+        if kpi.fill_nulls_with is not None:
+            result = exp.Coalesce(this=result, expressions=[_number(kpi.fill_nulls_with)])
+        return result
+
+    def _value(self, kpi: Kpi, chain: Chain) -> exp.Expression:
+        if isinstance(kpi, (Simple, Weighted)):
+            measure = self.measure(kpi)
+            whole = bool(chain) and self.lookback
+            if whole:
+                measure.whole = True
+            else:
+                measure.current = True
+            scan = self.scans[kpi.source]
+            scan.chains.add(chain)
+            alias = self.relation(f"agg_{kpi.source}", chain)
+            column: exp.Expression = col(("w_" if whole else "m_") + kpi.name, alias)
+            if measure.agg in ("count", "count_distinct"):
+                column = exp.Coalesce(this=column, expressions=[exp.Literal.number(0)])
+            return column
+        if isinstance(kpi, Ratio):
+            if kpi.average_over:
+                entry = self.avgs.setdefault(kpi.name, (kpi, set()))
+                entry[1].add(chain)
+                for part in (kpi.numerator, kpi.denominator):
+                    self.scan(self.kpis[part].source).chains.add(chain)  # type: ignore[attr-defined]
+                alias = self.relation(f"avg_{kpi.name}", chain)
+                result = col("w" if chain and self.lookback else "v", alias)
+            else:
+                result = safe_div(self.value(kpi.numerator, chain),
+                                  self.value(kpi.denominator, chain))
+            if kpi.scale is not None:
+                result = exp.Mul(this=exp.Paren(this=result), expression=_number(kpi.scale))
+            return result
+        if isinstance(kpi, Derived):
+            tree = kpi_expr(kpi.expr).copy_tree()
+
+            def lower(node: exp.Expression) -> exp.Expression:
+                if isinstance(node, exp.Column):
+                    return exp.Paren(this=self.value(node.name, chain))
+                if isinstance(node, exp.Div):
+                    return safe_div(node.this, node.expression)
+                if isinstance(node, exp.Round) and self.dialect == "postgres":
+                    node.set("this", exp.cast(node.this, exp.DataType.Type.DECIMAL))
+                return node
+
+            return tree.transform(lower, copy=False)
+        if isinstance(kpi, Cumulative):
+            entry = self.cums.setdefault(kpi.name, (kpi, set()))
+            entry[1].add(chain)
+            inner = self.kpis[kpi.of]
+            assert isinstance(inner, (Simple, Weighted))
+            self.measure(inner).daily = True
+            self.scan(inner.source)
+            alias = self.relation(f"cum_{kpi.name}", chain)
+            return col("v", alias)
+        assert isinstance(kpi, Change)
+        current = self.value(kpi.of, chain)
+        before = self.value(kpi.of, (*chain, kpi.offset))
+        if kpi.calc == "difference":
+            return exp.Sub(this=current, expression=before)
+        if kpi.calc == "ratio":
+            return safe_div(current, before)
+        return exp.Mul(
+            this=exp.Paren(this=safe_div(exp.Sub(this=current, expression=before), before)),
+            expression=exp.Literal.number(100),
+        )
+
+    # -- rows of a source ----------------------------------------------------------------
+
+    def rows(self, scan: SourceScan, lower: dt.date | None, daily: bool) -> exp.Select:
+        """One source's rows in range, with `_t` (time), `_day` (its date) and `period`."""
+        src = scan.source
+        platforms = self.platform_names(src.name)
+        if scan.platforms is not None:
+            platforms = [p for p in platforms if p in scan.platforms]
+        fields = [f for f in src.fields if f in scan.fields or f in self.by
+                  or f == "platform" or f == src.time
+                  or (self.req.where is not None and f in self.req.where.names)]
+        bindings = []
+        for name in platforms:
+            active = self.catalog.platforms[name]
+            binding = active.binding(src.name)
+            assert binding is not None
+            bindings.append((name, binding, active.schema))
+        relation = source_relation(src, bindings, fields, self.dialect)
+        day = dates.to_date(col(src.time), self.dialect)
+        columns: list[exp.Expression] = [col(f) for f in fields]
+        columns.append(exp.alias_(col(src.time), quoted("_t")))
+        columns.append(exp.alias_(day.copy(), quoted("_day")))
+        grain = "day" if daily else self.grain
+        if grain is not None:
+            columns.append(exp.alias_(dates.trunc(day.copy(), grain, self.dialect),
+                                      quoted("period")))
+        query = exp.select(*columns).from_(
+            exp.Subquery(this=relation, alias=exp.TableAlias(this=quoted("s"))))
+        conditions: list[exp.Expression | None] = []
+        if lower is not None:
+            conditions.append(exp.GTE(this=day.copy(), expression=dates.literal(lower,
+                                                                               self.dialect)))
+        if self.req.end is not None:
+            conditions.append(exp.LTE(this=day.copy(),
+                                      expression=dates.literal(self.req.end, self.dialect)))
+        if self.req.where is not None:
+            conditions.append(self.req.where.copy_tree())
+        condition = _and(*conditions)
+        if condition is not None:
+            query = query.where(condition)
+        return query
+
+    def in_range(self) -> exp.Expression:
+        assert self.req.start is not None
+        return exp.GTE(this=col("_day"), expression=dates.literal(self.req.start, self.dialect))
+
+    def agg_lower(self, scan: SourceScan) -> dt.date | None:
+        if self.req.start is None:
+            return None
+        if self.grain is None:
+            return self.req.start
+        lo = dates.py_trunc(self.req.start, self.grain)
+        earliest = min((self.py_earlier(lo, chain) for chain in scan.chains), default=lo)
+        return min(earliest, self.req.start)
+
+    def aggregate(self, scan: SourceScan, daily: bool) -> exp.Select:
+        """The aggregate CTE of one source: a row per (period, dims), a column per KPI."""
+        measures = [m for m in scan.measures.values() if (m.daily if daily else
+                                                            (m.current or m.whole))]
+        if daily:
+            lower = self.day_lower(scan)
+        else:
+            lower = self.agg_lower(scan)
+        rows = self.rows(scan, lower, daily)
+        grain = "day" if daily else self.grain
+        # current-period columns exclude rows before --from when the scan reaches further back
+        reaches_back = self.req.start is not None and lower != self.req.start
+        variants: list[tuple[str, Measure, exp.Expression | None]] = []
+        for m in measures:
+            if daily:
+                variants.append(("m_", m, m.condition))
+                continue
+            if m.current:
+                variants.append(("m_", m, _and(m.condition,
+                                                self.in_range() if reaches_back else None)))
+            if m.whole:
+                variants.append(("w_", m, m.condition))
+        partition = [col(k) for k in scan.source.entity]
+        if grain is not None:
+            partition.append(col("period"))
+        windows: list[exp.Expression] = []
+        selects: list[exp.Expression] = []
+        group: list[exp.Expression] = []
+        if grain is not None:
+            selects.append(col("period"))
+            group.append(col("period"))
+        for dim in self.by:
+            selects.append(col(dim))
+            group.append(col(dim))
+        for prefix, m, condition in variants:
+            name = prefix + m.kpi.name
+            selects.append(exp.alias_(self.aggregate_expr(m, condition, name, windows, partition),
+                                      quoted(name)))
+        if not daily:
+            present = (exp.Count(this=exp.Case().when(self.in_range(), exp.Literal.number(1)))
+                       if reaches_back else exp.Count(this=exp.Star()))
+            selects.append(exp.alias_(present, quoted("_n")))
+            selects.append(exp.alias_(exp.Max(this=col("_day")), quoted("_last")))
+        source: exp.Expression = exp.Subquery(this=rows, alias=exp.TableAlias(this=quoted("r")))
+        if windows:
+            inner = exp.select(exp.Star(), *windows).from_(source)
+            source = exp.Subquery(this=inner, alias=exp.TableAlias(this=quoted("w")))
+        query = exp.select(*selects).from_(source)
+        if group:
+            query = query.group_by(*group)
+        return query
+
+    def aggregate_expr(
+        self,
+        m: Measure,
+        condition: exp.Expression | None,
+        name: str,
+        windows: list[exp.Expression],
+        partition: list[exp.Expression],
+    ) -> exp.Expression:
+        value = m.value.copy() if m.value is not None else None
+
+        def when(expr: exp.Expression, cond: exp.Expression | None) -> exp.Expression:
+            return expr if cond is None else exp.Case().when(cond.copy(), expr)
+
+        if m.agg == "count":
+            if value is None and condition is None:
+                return exp.Count(this=exp.Star())
+            return exp.Count(this=when(value if value is not None else exp.Literal.number(1),
+                                       condition))
+        assert value is not None
+        if m.agg == "count_distinct":
+            return exp.Count(this=exp.Distinct(expressions=[when(value, condition)]))
+        if m.agg == "last":
+            latest = "_lt_" + name
+            has_value = exp.Not(this=exp.Is(this=exp.Paren(this=value.copy()), expression=exp.null()))
+            windows.append(exp.alias_(
+                exp.Window(
+                    this=exp.Max(this=exp.Case().when(_and(condition and condition.copy(),
+                                                           has_value), col("_t"))),
+                    partition_by=[p.copy() for p in partition],
+                ),
+                quoted(latest),
+            ))
+            at_latest = exp.EQ(this=col("_t"), expression=col(latest))
+            return exp.Sum(this=when(value, _and(at_latest, condition)))
+        func = {"sum": exp.Sum, "avg": exp.Avg, "min": exp.Min, "max": exp.Max}[m.agg]
+        return func(this=when(value, condition))
+
+    def day_lower(self, scan: SourceScan) -> dt.date | None:
+        """How far back daily inputs of cumulative KPIs over this source must reach."""
+        if self.req.start is None:
+            return None
+        earliest: dt.date | None = self.req.start
+        first_period = self.spine_lo() if self.grain else self.req.start
+        for cum, _ in self.cums.values():
+            inner = self.kpis[cum.of]
+            if getattr(inner, "source", None) != scan.source.name:
+                continue
+            if cum.window is None and cum.grain_to_date is None:
+                return None  # all-time: every row ever
+            if cum.window is not None:
+                unit, count = cum.window.days_or_months
+                start = dates.py_add(first_period, -count, unit)
+            else:
+                assert cum.grain_to_date is not None
+                start = dates.py_trunc(first_period, cum.grain_to_date)
+            earliest = min(earliest, start) if earliest else start
+        return earliest
+
+    # -- bounds, spine, keys, base ------------------------------------------------------------
+
+    def spine_lo(self) -> dt.date:
+        assert self.req.start is not None and self.grain is not None
+        lo = dates.py_trunc(self.req.start, self.grain)
+        chains = [c for _, cs in self.cums.values() for c in cs]
+        return min((self.py_earlier(lo, c) for c in chains), default=lo)
+
+    def bounds(self) -> exp.Select:
+        """One row: first and last period of the answer (lo, hi), where the spine starts
+        (spine_lo, earlier when a change reads a cumulative before --from), last day."""
+        lit = lambda d: dates.literal(d, self.dialect)  # noqa: E731
+        columns: dict[str, exp.Expression] = {}
+        presence = [f"agg_{s}" for s in self.scans]
+        data: exp.Select | None = None
+        if self.req.start is None or self.req.end is None:
+            parts: list[exp.Select] = []
+            for name in presence:
+                cols = [col("period") if self.grain else exp.alias_(exp.null(), "period"),
+                        col("_last")]
+                parts.append(exp.select(*cols).from_(quoted(name)))
+            union: exp.Query = parts[0]
+            for part in parts[1:]:
+                union = exp.union(union, part, distinct=False)
+            data = exp.select(
+                exp.alias_(exp.Min(this=col("period")), quoted("lo")),
+                exp.alias_(exp.Max(this=col("_last")), quoted("last_day")),
+            ).from_(exp.Subquery(this=union, alias=exp.TableAlias(this=quoted("d"))))
+        grain = self.grain
+        if self.req.start is not None:
+            columns["lo"] = lit(dates.py_trunc(self.req.start, grain or "day"))
+            columns["spine_lo"] = lit(self.spine_lo()) if grain else columns["lo"].copy()
+        else:
+            columns["lo"] = col("lo", "d")
+            columns["spine_lo"] = col("lo", "d")
+        if self.req.end is not None:
+            columns["last_day"] = lit(self.req.end)
+        else:
+            columns["last_day"] = col("last_day", "d")
+        if grain is not None:
+            columns["hi"] = dates.trunc(columns["last_day"].copy(), grain, self.dialect)
+        query = exp.select(*(exp.alias_(v, quoted(k)) for k, v in columns.items()))
+        if data is not None:
+            query = query.from_(exp.Subquery(this=data, alias=exp.TableAlias(this=quoted("d"))))
+        return query
+
+    def spine(self) -> tuple[list[tuple[str, exp.Query]], exp.Select]:
+        """Every period from spine_lo to hi, with its as-of day for cumulative KPIs."""
+        assert self.grain is not None
+        if self.req.start is not None and self.req.end is not None:
+            count = 0
+            period = self.spine_lo()
+            while period <= self.req.end:
+                count += 1
+                period = dates.py_shift(period, 1, self.grain)
+        else:
+            count = {"day": 100_000, "week": 10_000, "month": 10_000}.get(self.grain, 1_000)
+        digits = max(1, len(str(max(count - 1, 0))))
+        digit_rows: exp.Query = exp.select(exp.alias_(exp.Literal.number(0), quoted("d")))
+        for i in range(1, 10):
+            digit_rows = exp.union(digit_rows, exp.select(exp.Literal.number(i)), distinct=False)
+        number: exp.Expression = col("d", "d0")
+        for i in range(1, digits):
+            number = exp.Add(this=number, expression=exp.Mul(
+                this=exp.Literal.number(10 ** i), expression=col("d", f"d{i}")))
+        nums = exp.select(exp.alias_(number, quoted("n"))).from_(
+            exp.Table(this=quoted("digits"), alias=exp.TableAlias(this=quoted("d0"))))
+        for i in range(1, digits):
+            nums = nums.join(exp.Table(this=quoted("digits"),
+                                       alias=exp.TableAlias(this=quoted(f"d{i}"))),
+                             join_type="cross")
+        unit, size = dates.STEP[self.grain]
+        step = exp.Mul(this=col("n", "n"), expression=exp.Literal.number(size)) \
+            if size != 1 else col("n", "n")
+        period = dates.add(col("spine_lo", "b"), step, unit, self.dialect)
+        periods = (
+            exp.select(exp.alias_(period, quoted("period")))
+            .from_(exp.Table(this=quoted("bounds"), alias=exp.TableAlias(this=quoted("b"))))
+            .join(exp.Table(this=quoted("nums"), alias=exp.TableAlias(this=quoted("n"))),
+                  join_type="cross")
+            .where(exp.LT(this=col("n", "n"), expression=exp.Literal.number(count)))
+        )
+        end = dates.period_end(col("period", "p"), self.grain, self.dialect)
+        as_of = exp.Least(this=end, expressions=[col("last_day", "b")]) \
+            if self.grain != "day" else col("period", "p")
+        spine = (
+            exp.select(col("period", "p"), exp.alias_(as_of, quoted("as_of")))
+            .from_(exp.Subquery(this=periods, alias=exp.TableAlias(this=quoted("p"))))
+            .join(exp.Table(this=quoted("bounds"), alias=exp.TableAlias(this=quoted("b"))),
+                  join_type="cross")
+            .where(exp.LTE(this=col("period", "p"), expression=col("hi", "b")))
+        )
+        return [("digits", digit_rows), ("nums", nums)], spine
+
+    def keys(self) -> exp.Query:
+        """Every combination of --by values with data in range."""
+        parts: list[exp.Select] = []
+        for source in self.scans:
+            query = exp.select(*(col(d) for d in self.by)).from_(quoted(f"agg_{source}"))
+            query = query.where(exp.GT(this=col("_n"), expression=exp.Literal.number(0)))
+            parts.append(query)
+        union: exp.Query = parts[0]
+        for part in parts[1:]:
+            union = exp.union(union, part, distinct=True)
+        if len(parts) == 1:
+            union = parts[0].distinct()
+        return union
+
+    def base(self) -> exp.Select:
+        columns: list[exp.Expression] = []
+        if self.grain:
+            columns.append(col("period", "s"))
+        columns.extend(col(d, "k") for d in self.by)
+        if not columns:
+            return exp.select(exp.alias_(exp.Literal.number(1), quoted("_one")))
+        query: exp.Select
+        if self.grain:
+            query = exp.select(*columns).from_(
+                exp.Table(this=quoted("spine"), alias=exp.TableAlias(this=quoted("s"))))
+            if self.by:
+                query = query.join(
+                    exp.Table(this=quoted("keys"), alias=exp.TableAlias(this=quoted("k"))),
+                    join_type="cross")
+            query = query.join(
+                exp.Table(this=quoted("bounds"), alias=exp.TableAlias(this=quoted("b"))),
+                join_type="cross").where(
+                exp.GTE(this=col("period", "s"), expression=col("lo", "b")))
+        else:
+            query = exp.select(*columns).from_(
+                exp.Table(this=quoted("keys"), alias=exp.TableAlias(this=quoted("k"))))
+        return query
+
+    def cumulative(self, cum: Cumulative) -> exp.Select:
+        inner = self.kpis[cum.of]
+        assert isinstance(inner, (Simple, Weighted))
+        day = f"day_{inner.source}"
+        d_period = col("period", "d")
+        if self.grain:
+            as_of: exp.Expression = col("as_of", "s")
+        else:
+            as_of = col("last_day", "b")
+        conditions: list[exp.Expression | None] = [exp.LTE(this=d_period, expression=as_of)]
+        if cum.window is not None:
+            unit, count = cum.window.days_or_months
+            conditions.append(exp.GT(
+                this=d_period.copy(),
+                expression=dates.add(as_of.copy(), -count, unit, self.dialect)))
+        elif cum.grain_to_date is not None:
+            conditions.append(exp.GTE(
+                this=d_period.copy(),
+                expression=dates.trunc(as_of.copy(), cum.grain_to_date, self.dialect)))
+        for dim in self.by:
+            conditions.append(_null_safe_eq(col(dim, "d"), col(dim, "k")))
+        value = exp.alias_(exp.Sum(this=col("m_" + inner.name, "d")), quoted("v"))
+        columns: list[exp.Expression] = []
+        group: list[exp.Expression] = []
+        if self.grain:
+            columns.append(col("period", "s"))
+            group.append(col("period", "s"))
+        for dim in self.by:
+            columns.append(col(dim, "k"))
+            group.append(col(dim, "k"))
+        if self.grain:
+            query = exp.select(*columns, value).from_(
+                exp.Table(this=quoted("spine"), alias=exp.TableAlias(this=quoted("s"))))
+        else:
+            query = exp.select(*columns, value).from_(
+                exp.Table(this=quoted("bounds"), alias=exp.TableAlias(this=quoted("b"))))
+        if self.by:
+            query = query.join(exp.Table(this=quoted("keys"),
+                                         alias=exp.TableAlias(this=quoted("k"))),
+                               join_type="cross")
+        query = query.join(
+            exp.Table(this=quoted(day), alias=exp.TableAlias(this=quoted("d"))),
+            on=_and(*conditions), join_type="left")
+        if group:
+            query = query.group_by(*group)
+        return query
+
+    def average(self, ratio: Ratio, chains: set[Chain]) -> exp.Select:
+        """Per-entity ratios, averaged: Hootsuite's "average engagement rate by reach"."""
+        key = ratio.average_over
+        assert key is not None
+        parts = []
+        for role, name in (("num", ratio.numerator), ("den", ratio.denominator)):
+            leaf = self.kpis[name]
+            assert isinstance(leaf, (Simple, Weighted))
+            scan = self.scan(leaf.source)
+            measure = self.measure(leaf)
+            scan.fields.update(("platform", key))
+            lower = self.agg_lower(scan)
+            rows = self.rows(scan, lower, daily=False)
+            reaches_back = self.req.start is not None and lower != self.req.start
+            selects: list[exp.Expression] = []
+            group: list[exp.Expression] = []
+            if self.grain:
+                selects.append(col("period"))
+                group.append(col("period"))
+            entity = [*self.by, *(k for k in ("platform", key) if k not in self.by)]
+            for dim in entity:
+                selects.append(col(dim))
+                group.append(col(dim))
+            windows: list[exp.Expression] = []
+            partition = [col(k) for k in scan.source.entity] + (
+                [col("period")] if self.grain else [])
+            current = _and(measure.condition, self.in_range() if reaches_back else None)
+            selects.append(exp.alias_(
+                self.aggregate_expr(measure, current, role, windows, partition), quoted(role)))
+            selects.append(exp.alias_(
+                self.aggregate_expr(measure, measure.condition, "w" + role, windows, partition),
+                quoted("w" + role)))
+            source: exp.Expression = exp.Subquery(this=rows,
+                                                  alias=exp.TableAlias(this=quoted("r")))
+            if windows:
+                source = exp.Subquery(this=exp.select(exp.Star(), *windows).from_(source),
+                                      alias=exp.TableAlias(this=quoted("w")))
+            parts.append((exp.select(*selects).from_(source).group_by(*group), entity))
+        (num, entity), (den, _) = parts
+        on = [_null_safe_eq(col(c, "a"), col(c, "b")) for c in
+              (["period"] if self.grain else []) + entity]
+        joined = exp.select(
+            *([col("period", "a")] if self.grain else []),
+            *(col(d, "a") for d in self.by),
+            exp.alias_(safe_div(col("num", "a"), col("den", "b")), quoted("r")),
+            exp.alias_(safe_div(col("wnum", "a"), col("wden", "b")), quoted("wr")),
+        ).from_(exp.Subquery(this=num, alias=exp.TableAlias(this=quoted("a")))).join(
+            exp.Subquery(this=den, alias=exp.TableAlias(this=quoted("b"))),
+            on=_and(*on), join_type="left")
+        outer_group = [col("period")] if self.grain else []
+        outer_group += [col(d) for d in self.by]
+        query = exp.select(
+            *outer_group,
+            exp.alias_(exp.Avg(this=col("r")), quoted("v")),
+            exp.alias_(exp.Avg(this=col("wr")), quoted("w")),
+        ).from_(exp.Subquery(this=joined, alias=exp.TableAlias(this=quoted("e"))))
+        if outer_group:
+            query = query.group_by(*[g.copy() for g in outer_group])
+        return query
+
+    # -- assembly ------------------------------------------------------------------------
+
+    def build(self) -> exp.Select:
+        outputs = [(name, self.value(name)) for name in self.req.kpis]
+        # every source read by a requested KPI gets a scan, for keys and bounds
+        for kpi in self.kpis.values():
+            if isinstance(kpi, (Simple, Weighted)):
+                self.scan(kpi.source)
+        ctes: list[tuple[str, exp.Query]] = []
+        for name, scan in self.scans.items():
+            ctes.append((f"agg_{name}", self.aggregate(scan, daily=False)))
+        for name, scan in self.scans.items():
+            if any(m.daily for m in scan.measures.values()):
+                ctes.append((f"day_{name}", self.aggregate(scan, daily=True)))
+        for name, (ratio, chains) in self.avgs.items():
+            ctes.append((f"avg_{name}", self.average(ratio, chains)))
+        needs_bounds = bool(self.grain) or bool(self.cums)
+        if needs_bounds:
+            ctes.append(("bounds", self.bounds()))
+        if self.grain:
+            helpers, spine = self.spine()
+            ctes.extend(helpers)
+            ctes.append(("spine", spine))
+        if self.by:
+            ctes.append(("keys", self.keys()))
+        for name, (cum, _) in self.cums.items():
+            ctes.append((f"cum_{name}", self.cumulative(cum)))
+        ctes.append(("base", self.base()))
+
+        columns: list[exp.Expression] = []
+        order: list[exp.Expression] = []
+        if self.grain:
+            columns.append(col("period", "base"))
+            order.append(exp.Ordered(this=col("period", "base"), nulls_first=False))
+        for dim in self.by:
+            columns.append(col(dim, "base"))
+            order.append(exp.Ordered(this=col(dim, "base"), nulls_first=False))
+        for name, value in outputs:
+            columns.append(exp.alias_(value, quoted(name)))
+        query = exp.select(*columns).from_(quoted("base"))
+        for (key, chain), alias in self.joins.items():
+            on: list[exp.Expression | None] = []
+            if self.grain:
+                on.append(exp.EQ(this=col("period", alias), expression=self.chain_period(chain)))
+            for dim in self.by:
+                on.append(_null_safe_eq(col(dim, alias), col(dim, "base")))
+            query = query.join(
+                exp.Table(this=quoted(key), alias=exp.TableAlias(this=quoted(alias))),
+                on=_and(*on) or exp.true(), join_type="left")
+        if order:
+            query = query.order_by(*order)
+        for name, cte in ctes:
+            query = query.with_(quoted(name), as_=cte)
+        return query
+
+
+def _number(value: float) -> exp.Literal:
+    if float(value).is_integer():
+        return exp.Literal.number(int(value))
+    return exp.Literal.number(repr(float(value)))
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A compiled query: its SQL tree and the types of its columns."""
+
+    tree: exp.Select
+    dialect: str
+    request: Request
+    columns: Sequence[tuple[str, str]]
+
+    def sql(self, pretty: bool = False) -> str:
+        return self.tree.sql(dialect=self.dialect, identify=True, pretty=pretty)
+
+
+def compile_query(catalog: Catalog, request: Request, dialect: str) -> Compiled:
+    builder = Builder(catalog, request, dialect)
+    tree = builder.build()
+    columns: list[tuple[str, str]] = []
+    if request.grain:
+        columns.append(("period", "date"))
+    for dim in request.by:
+        field_type = next(
+            s.fields[dim].type for s in canonical.SOURCES.values() if dim in s.fields)
+        columns.append((dim, field_type))
+    columns.extend((name, "number") for name in request.kpis)
+    return Compiled(tree, dialect, request, columns)

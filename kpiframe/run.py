@@ -1,0 +1,135 @@
+"""Execute a compiled request on an engine and hand back rows every engine agrees on.
+
+Engines return dates as text (SQLite), decimals (PostgreSQL sums) or 0/1 for booleans;
+the compiler knows each output column's type, so values are normalised here once and
+every engine's rows compare equal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from kpiframe.platform import Connection, Engine
+from kpiframe.problems import KpiframeError, Problem, did_you_mean
+
+if TYPE_CHECKING:
+    from kpiframe.catalog import Catalog
+    from kpiframe.compiler import Request
+
+
+class Rows(list[dict[str, Any]]):
+    """Query results: a list of dicts, convertible to a DataFrame when pandas or polars
+    is installed."""
+
+    columns: list[str]
+
+    def __init__(self, rows: list[dict[str, Any]], columns: list[str]) -> None:
+        super().__init__(rows)
+        self.columns = columns
+
+    def to_pandas(self) -> Any:
+        import pandas
+
+        return pandas.DataFrame(list(self), columns=self.columns)
+
+    def to_polars(self) -> Any:
+        import polars
+
+        return polars.DataFrame(list(self), schema=self.columns, orient="row")
+
+    def df(self) -> Any:
+        """A pandas DataFrame, or a polars one when only polars is installed."""
+        try:
+            return self.to_pandas()
+        except ImportError:
+            return self.to_polars()
+
+
+def engine_for(catalog: Catalog, url: str) -> Engine:
+    scheme = url.split(":", 1)[0].lower()
+    engines = catalog.registry.engines
+    if scheme not in engines:
+        raise KpiframeError(Problem(
+            "unknown-engine", f"no engine for URLs starting '{scheme}:'",
+            hint=did_you_mean(scheme, engines)
+            or "engines: " + ", ".join(f"{s}://" for s in sorted(engines))))
+    return engines[scheme]
+
+
+def connect(catalog: Catalog, url: str) -> tuple[Engine, Connection]:
+    engine = engine_for(catalog, url)
+    try:
+        return engine, engine.connect(url)
+    except ImportError as exc:
+        raise KpiframeError(Problem(
+            "engine-missing", f"the {engine.label or engine.scheme} engine needs a package "
+            f"that is not installed ({exc.name or exc})",
+            hint=f"pip install '{engine.requires}'" if engine.requires else None)) from None
+    except KpiframeError:
+        raise
+    except Exception as exc:
+        raise KpiframeError(Problem(
+            "engine-connect", f"cannot connect to {url}: {_first_line(exc)}",
+            hint="check the engine URL (--engine, KPIFRAME_ENGINE or `engine:` in "
+            "kpiframe.yaml)")) from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:500]
+
+
+_MISSING = ("does not exist", "no such table", "not found", "cannot be found")
+
+
+def execute(engine: Engine, con: Connection, sql: str) -> Any:
+    try:
+        return con.execute(sql)
+    except Exception as exc:
+        message = _first_line(exc)
+        hint = None
+        if any(m in str(exc).lower() for m in _MISSING):
+            hint = ("a platform's tables are missing: build sample data with `kpiframe "
+                    "sample-data`, or set the platform's layout and schema in kpiframe.yaml")
+        raise KpiframeError(Problem(
+            "engine-error", f"{engine.label or engine.scheme} could not run the query: "
+            f"{message}", hint=hint)) from None
+
+
+def normalise(value: Any, kind: str) -> Any:
+    if value is None:
+        return None
+    if kind == "date":
+        if isinstance(value, dt.datetime):
+            return value.date()
+        if isinstance(value, str):
+            return dt.date.fromisoformat(value[:10])
+        return value
+    if kind == "boolean":
+        return bool(value)
+    if kind in ("number", "integer", "decimal"):
+        if isinstance(value, bool):
+            return int(value)
+        if isinstance(value, Decimal):
+            return int(value) if value == value.to_integral_value() else float(value)
+        return value
+    return value
+
+
+def run(catalog: Catalog, request: Request, url: str) -> Rows:
+    from kpiframe.compiler import compile_query
+
+    engine, con = connect(catalog, url)
+    try:
+        compiled = compile_query(catalog, request, engine.dialect)
+        result = execute(engine, con, compiled.sql())
+    finally:
+        con.close()
+    names = [n for n, _ in compiled.columns]
+    kinds = [k for _, k in compiled.columns]
+    rows = [
+        {n: normalise(v, k) for n, v, k in zip(names, row, kinds)} for row in result.rows
+    ]
+    return Rows(rows, names)
