@@ -64,7 +64,9 @@ class Problem:
         return self.severity == "error"
 
     def format(self) -> str:
-        text = f"{self.location}: {self.severity}[{self.rule}] {self.message}"
+        text = f"{self.severity}[{self.rule}] {self.message}"
+        if self.file is not None:
+            text = f"{self.location}: {text}"
         if self.hint:
             text += f" ({self.hint})"
         return text

@@ -1,0 +1,271 @@
+"""The `kpiframe` command: a thin shell over the Python API.
+
+Start-up stays fast because only click is imported here; each command imports what it
+needs. No input produces a traceback: user problems print located and exit 1, usage
+errors exit 2, and an internal error prints one line (set KPIFRAME_DEBUG=1 for the
+traceback).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Sequence
+from functools import wraps
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+if TYPE_CHECKING:
+    from kpiframe.catalog import Catalog
+    from kpiframe.problems import Problem
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+GRAINS = ("day", "week", "month", "quarter", "year")
+
+
+class Context:
+    def __init__(self, project: str | None, plugins: tuple[str, ...]) -> None:
+        self.project_dir = project
+        self.plugins = plugins
+
+    def catalog(self, paths: Sequence[str] | None = None) -> Catalog:
+        from kpiframe.catalog import load_catalog
+
+        return load_catalog(list(paths) if paths else None, project=self.project_dir,
+                            plugins=self.plugins)
+
+
+def _print_problems(problems: Sequence[Problem]) -> None:
+    for problem in problems:
+        click.echo(problem.format(), err=True)
+
+
+def handles_errors(func: F) -> F:
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from kpiframe.problems import KpiframeError
+
+        try:
+            return func(*args, **kwargs)
+        except KpiframeError as error:
+            _print_problems(error.problems)
+            sys.exit(1)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        except Exception as error:
+            if os.environ.get("KPIFRAME_DEBUG"):
+                raise
+            click.echo(f"kpiframe: internal error: {type(error).__name__}: {error}", err=True)
+            click.echo("  (set KPIFRAME_DEBUG=1 for the traceback, and please report it)",
+                       err=True)
+            sys.exit(3)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="kpiframe")
+@click.option("--project", type=click.Path(file_okay=False), default=None,
+              help="Project folder with kpiframe.yaml (default: the working directory).")
+@click.option("--plugin", "plugins", multiple=True, metavar="MODULE",
+              help="Load a plugin module that is not installed (repeatable).")
+@click.pass_context
+def main(ctx: click.Context, project: str | None, plugins: tuple[str, ...]) -> None:
+    """kpiframe: social-media KPIs as YAML, compiled to SQL for any engine.
+
+    \b
+    Start with:   kpiframe demo
+    Then:         kpiframe list
+                  kpiframe query engagement_rate_by_reach --grain month --by platform
+    """
+    ctx.obj = Context(project, plugins)
+
+
+# --------------------------------------------------------------------------- validate
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github", "junit", "sarif"]),
+              default="text", show_default=True, help="Report format.")
+@click.option("--strict", is_flag=True, help="Fail on warnings too.")
+@click.pass_obj
+@handles_errors
+def validate(obj: Context, paths: tuple[str, ...], fmt: str, strict: bool) -> None:
+    """Check definition files: YAML, JSON Schema and semantics.
+
+    Exit status: 0 clean, 1 problems found, 2 usage error.
+    """
+    from kpiframe import reports
+    from kpiframe.problems import KpiframeError
+
+    for path in paths:
+        if not os.path.exists(path):
+            raise click.UsageError(f"no such file or folder: {path}")
+    try:
+        catalog = obj.catalog(paths)
+    except KpiframeError as error:
+        _print_problems(error.problems)
+        sys.exit(2)
+    problems = catalog.validate()
+    files = len(catalog.files)
+    kpis = len(catalog.kpis) + len(catalog.broken - set(catalog.kpis))
+    if fmt == "json":
+        output = reports.as_json(problems, kpis, files)
+    elif fmt == "github":
+        output = reports.github(problems, kpis, files)
+    elif fmt == "junit":
+        names = [(k.file, k.name) for k in catalog.kpis.values()]
+        output = reports.junit(problems, kpis, files, names)
+    elif fmt == "sarif":
+        output = reports.sarif(problems, kpis, files)
+    else:
+        output = reports.text(problems, kpis, files)
+    click.echo(output)
+    failing = [p for p in problems if p.is_error or strict]
+    sys.exit(1 if failing else 0)
+
+
+# --------------------------------------------------------------------------- listing
+
+
+@main.command("list")
+@click.option("--tag", default=None, help="Only KPIs with this tag.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)
+@click.pass_obj
+@handles_errors
+def list_(obj: Context, tag: str | None, fmt: str) -> None:
+    """The KPIs in the catalog."""
+    import json
+
+    from kpiframe import render
+
+    catalog = obj.catalog()
+    rows = []
+    for kpi in sorted(catalog.kpis.values(), key=lambda k: k.name):
+        if tag and tag not in kpi.tags:
+            continue
+        rows.append({
+            "name": kpi.name, "type": kpi.type, "unit": kpi.unit, "label": kpi.title,
+            "tags": ", ".join(kpi.tags), "file": f"{kpi.file}:{kpi.node.pos.line}",
+        })
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2))
+        return
+    click.echo(render.table(rows, ["name", "type", "unit", "label", "tags", "file"]))
+    click.echo(f"\n{len(rows)} KPIs. `kpiframe show NAME` explains one.")
+
+
+@main.command()
+@click.argument("kpi")
+@click.option("--dialect", default="duckdb", show_default=True,
+              help="Show the SQL for this sqlglot dialect.")
+@click.option("--grain", type=click.Choice(GRAINS), default="month", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@click.pass_obj
+@handles_errors
+def show(obj: Context, kpi: str, dialect: str, grain: str, fmt: str) -> None:
+    """One KPI: its definition, lineage, sources and compiled SQL."""
+    from kpiframe import explain
+
+    catalog = obj.catalog()
+    click.echo(explain.show(catalog, kpi, dialect, grain, fmt))
+
+
+# --------------------------------------------------------------------------- query
+
+
+def query_options(func: F) -> F:
+    options = [
+        click.option("--grain", type=click.Choice(GRAINS), default=None,
+                     help="Period of each row (none: one row for the whole range)."),
+        click.option("--by", "by", multiple=True, metavar="DIM",
+                     help="Group by a dimension (repeatable): platform, account_id, ..."),
+        click.option("--where", default=None, metavar="EXPR",
+                     help="Filter rows first, e.g. \"platform IN ('x', 'linkedin')\"."),
+        click.option("--from", "start", default=None, metavar="YYYY-MM-DD",
+                     help="First day, inclusive."),
+        click.option("--to", "end", default=None, metavar="YYYY-MM-DD",
+                     help="Last day, inclusive."),
+        click.option("--platform", "platforms", multiple=True, metavar="P",
+                     help="Only these platforms (repeatable)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@main.command("compile")
+@click.argument("kpis", nargs=-1, required=True)
+@click.option("--dialect", default="duckdb", show_default=True, help="Any sqlglot dialect.")
+@query_options
+@click.pass_obj
+@handles_errors
+def compile_(obj: Context, kpis: tuple[str, ...], dialect: str, grain: str | None,
+             by: tuple[str, ...], where: str | None, start: str | None, end: str | None,
+             platforms: tuple[str, ...]) -> None:
+    """Print the SQL that computes KPIS."""
+    catalog = obj.catalog()
+    click.echo(catalog.compile(kpis, dialect=dialect, grain=grain, by=by, where=where,
+                               start=start, end=end, platforms=platforms or None))
+
+
+@main.command()
+@click.argument("kpis", nargs=-1, required=True)
+@query_options
+@click.option("--engine", default=None, metavar="URL",
+              help="duckdb:///file.duckdb, sqlite:///file.db, postgresql://..., spark://local")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+              show_default=True)
+@click.pass_obj
+@handles_errors
+def query(obj: Context, kpis: tuple[str, ...], grain: str | None, by: tuple[str, ...],
+          where: str | None, start: str | None, end: str | None, platforms: tuple[str, ...],
+          engine: str | None, fmt: str) -> None:
+    """Run KPIS on an engine and print the numbers."""
+    from kpiframe import render
+
+    catalog = obj.catalog()
+    rows = catalog.query(kpis, grain=grain, by=by, where=where, start=start, end=end,
+                         platforms=platforms or None, engine=engine)
+    if fmt == "json":
+        click.echo(render.to_json(rows, rows.columns))
+    elif fmt == "csv":
+        click.echo(render.to_csv(rows, rows.columns), nl=False)
+    else:
+        headers = {k: catalog.kpis[k].title for k in kpis}
+        click.echo(render.table(rows, rows.columns, headers=headers))
+
+
+# --------------------------------------------------------------------------- plugins
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)
+@click.pass_obj
+@handles_errors
+def plugins(obj: Context, fmt: str) -> None:
+    """Loaded plugins, their platforms, and the canonical fields each provides."""
+    from kpiframe import explain
+
+    click.echo(explain.plugins(obj.catalog(paths=None), fmt))
+
+
+@main.command()
+def schema() -> None:
+    """Print the JSON Schema of definition files."""
+    from kpiframe.schema import schema_text
+
+    click.echo(schema_text(), nl=False)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
