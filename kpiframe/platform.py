@@ -145,6 +145,10 @@ class Connection(Protocol):
 
     def execute(self, sql: str) -> Result: ...
 
+    def ensure_schema(self, schema: str) -> None:
+        """Make `schema` exist (a database on Spark, an attached file on SQLite)."""
+        ...
+
     def create_table(
         self,
         schema: str,

@@ -137,14 +137,16 @@ def encode(
         connection.create_table(
             staging, source, columns, [[row.get(n) for n, _ in columns] for row in rows]
         )
-    connection.execute(f"CREATE SCHEMA IF NOT EXISTS {quoted(schema).sql(connection.dialect)}")
+    connection.ensure_schema(schema)
     for native, select in chosen.encoders.items():
         tree = parse(select.sql, select.dialect)
         for table in tree.find_all(exp.Table):
             if not table.args.get("db") and table.name in canonical.SOURCES:
                 table.set("db", quoted(staging))
         target = exp.Table(this=quoted(native), db=quoted(schema))
-        create = exp.Create(kind="TABLE", this=target, expression=tree, replace=True)
+        connection.execute(exp.Drop(kind="TABLE", tables=[target.copy()], exists=True)
+                           .sql(dialect=connection.dialect))
+        create = exp.Create(kind="TABLE", this=target, expression=tree)
         connection.execute(create.sql(dialect=connection.dialect, identify=True))
     return connection
 

@@ -275,18 +275,7 @@ class Builder:
                 result = exp.Mul(this=exp.Paren(this=result), expression=_number(kpi.scale))
             return result
         if isinstance(kpi, Derived):
-            tree = kpi_expr(kpi.expr).copy_tree()
-
-            def lower(node: exp.Expression) -> exp.Expression:
-                if isinstance(node, exp.Column):
-                    return exp.Paren(this=self.value(node.name, chain))
-                if isinstance(node, exp.Div):
-                    return safe_div(node.this, node.expression)
-                if isinstance(node, exp.Round) and self.dialect == "postgres":
-                    node.set("this", exp.cast(node.this, exp.DataType.Type.DECIMAL))
-                return node
-
-            return tree.transform(lower, copy=False)
+            return self.lower(kpi_expr(kpi.expr).copy_tree(), chain)
         if isinstance(kpi, Cumulative):
             entry = self.cums.setdefault(kpi.name, (kpi, set()))
             entry[1].add(chain)
@@ -299,14 +288,34 @@ class Builder:
         assert isinstance(kpi, Change)
         current = self.value(kpi.of, chain)
         before = self.value(kpi.of, (*chain, kpi.offset))
+        # sqlglot prints the tree as built: parenthesise, or a - (b - c) prints a - b - c
+        difference = exp.Sub(this=exp.Paren(this=current), expression=exp.Paren(this=before))
         if kpi.calc == "difference":
-            return exp.Sub(this=current, expression=before)
+            return difference
         if kpi.calc == "ratio":
             return safe_div(current, before)
         return exp.Mul(
-            this=exp.Paren(this=safe_div(exp.Sub(this=current, expression=before), before)),
+            this=exp.Paren(this=safe_div(difference, before.copy())),
             expression=exp.Literal.number(100),
         )
+
+    def lower(self, node: exp.Expression, chain: Chain) -> exp.Expression:
+        """A derived KPI's expression with KPI names replaced by their values and every
+        division made safe. Built bottom-up so no replaced subtree is visited twice."""
+        if isinstance(node, exp.Column):
+            return exp.Paren(this=self.value(node.name, chain))
+        if isinstance(node, exp.Div):
+            return safe_div(self.lower(node.this, chain), self.lower(node.expression, chain))
+        for key, child in list(node.args.items()):
+            if isinstance(child, exp.Expression):
+                node.set(key, self.lower(child, chain))
+            elif isinstance(child, list):
+                node.set(key, [self.lower(c, chain) if isinstance(c, exp.Expression) else c
+                               for c in child])
+        if isinstance(node, exp.Round) and self.dialect == "postgres":
+            # PostgreSQL rounds only NUMERIC to a number of digits
+            node.set("this", exp.cast(node.this, exp.DataType.Type.DECIMAL))
+        return node
 
     # -- rows of a source ----------------------------------------------------------------
 

@@ -79,7 +79,7 @@ def drop_table_sql(dialect: str, schema: str | None, table: str) -> str:
         this=exp.to_identifier(table, quoted=True),
         db=exp.to_identifier(schema, quoted=True) if schema else None,
     )
-    return exp.Drop(kind="TABLE", this=target, exists=True).sql(dialect=dialect)
+    return exp.Drop(kind="TABLE", tables=[target], exists=True).sql(dialect=dialect)
 
 
 def insert_sql(

@@ -27,8 +27,15 @@ class DuckDBConnection:
 
     def execute(self, sql: str) -> Result:
         cur = self.con.execute(sql)
-        columns = [d[0] for d in cur.description] if cur.description else []
-        return Result(columns, [tuple(r) for r in cur.fetchall()])
+        if cur.description is None:
+            return Result([], [])
+        return Result([d[0] for d in cur.description], [tuple(r) for r in cur.fetchall()])
+
+    def ensure_schema(self, schema: str) -> None:
+        from sqlglot import exp
+
+        ident = exp.to_identifier(schema, quoted=True).sql("duckdb")
+        self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {ident}")
 
     def create_table(
         self,
@@ -37,10 +44,7 @@ class DuckDBConnection:
         columns: Sequence[tuple[str, str]],
         rows: Iterable[Sequence[Any]],
     ) -> None:
-        from sqlglot import exp
-
-        ident = exp.to_identifier(schema, quoted=True).sql("duckdb")
-        self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {ident}")
+        self.ensure_schema(schema)
         self.con.execute(
             create_table_sql("duckdb", schema, table, columns).replace(
                 "CREATE TABLE", "CREATE OR REPLACE TABLE", 1

@@ -21,8 +21,14 @@ class PostgresConnection:
 
     def execute(self, sql: str) -> Result:
         cur = self.con.execute(sql)
-        columns = [d.name for d in cur.description] if cur.description else []
-        return Result(columns, [tuple(r) for r in cur.fetchall()])
+        if cur.description is None:  # a statement without rows (CREATE, DROP...)
+            return Result([], [])
+        return Result([d.name for d in cur.description], [tuple(r) for r in cur.fetchall()])
+
+    def ensure_schema(self, schema: str) -> None:
+        from psycopg import sql
+
+        self.con.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
 
     def create_table(
         self,
@@ -31,9 +37,7 @@ class PostgresConnection:
         columns: Sequence[tuple[str, str]],
         rows: Iterable[Sequence[Any]],
     ) -> None:
-        from psycopg import sql
-
-        self.con.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+        self.ensure_schema(schema)
         self.con.execute(drop_table_sql("postgres", schema, table))
         self.con.execute(create_table_sql("postgres", schema, table, columns))
         data = [tuple(r) for r in rows]

@@ -40,6 +40,10 @@ class SparkConnection:
         df = self.spark.sql(sql)
         return Result(list(df.columns), [tuple(r) for r in df.collect()])
 
+
+    def ensure_schema(self, schema: str) -> None:
+        self.spark.sql(f"CREATE DATABASE IF NOT EXISTS `{schema}`")
+
     def create_table(
         self,
         schema: str,
@@ -48,7 +52,7 @@ class SparkConnection:
         rows: Iterable[Sequence[Any]],
     ) -> None:
         ddl = ", ".join(f"`{n}` {_SPARK_TYPES[k]}" for n, k in columns)
-        self.spark.sql(f"CREATE DATABASE IF NOT EXISTS `{schema}`")
+        self.ensure_schema(schema)
         frame = self.spark.createDataFrame([tuple(r) for r in rows], schema=ddl)
         frame.write.mode("overwrite").saveAsTable(f"`{schema}`.`{table}`")
 

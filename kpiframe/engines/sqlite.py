@@ -28,6 +28,9 @@ class SQLiteConnection:
                 if ext == ".db" and full != os.path.abspath(self.path):
                     self.attach(stem)
 
+    def ensure_schema(self, schema: str) -> None:
+        self.attach(schema)
+
     def attach(self, schema: str) -> None:
         if schema in self.attached:
             return

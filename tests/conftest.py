@@ -1,0 +1,31 @@
+"""Shared fixtures: the core's tests see only the test platforms, never whatever
+first-party plugins happen to be installed, so their expectations are stable."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE / "plugins"))
+
+TEST_PLUGINS = ("testplatforms",)
+
+
+@pytest.fixture(autouse=True)
+def _isolate_plugins(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    from kpiframe.plugins import clear_cache
+
+    monkeypatch.setenv("KPIFRAME_LOAD_PLUGINS", "")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(HERE / "plugins"),
+                                                      os.environ.get("PYTHONPATH", "")]))
+    clear_cache()
+    yield
+    clear_cache()
+
+
+from tests.engines import postgres_url, spark_url  # noqa: E402, F401  (session fixtures)
