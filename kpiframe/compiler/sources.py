@@ -59,6 +59,23 @@ def _requote(node: exp.Expression) -> exp.Expression:
     return node
 
 
+def portable(tree: exp.Expression, dialect: str) -> exp.Expression:
+    """Rewrites where sqlglot's output for a target does not run there.
+
+    Spark's DATE_ADD takes a number of days only; sqlglot prints `DATE_ADD(ts, INTERVAL '12'
+    HOUR)` for it, which Spark rejects. `ts + INTERVAL '12' HOUR` runs.
+    """
+    if dialect not in ("spark", "spark2", "databricks"):
+        return tree
+
+    def fix(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.DateAdd) and isinstance(node.expression, exp.Interval):
+            return exp.Add(this=node.this, expression=node.expression)
+        return node
+
+    return tree.transform(fix, copy=False)
+
+
 def typed(value: exp.Expression, field: canonical.Field, dialect: str) -> exp.Expression:
     if field.type == "timestamp":
         return value
@@ -84,13 +101,15 @@ def platform_select(
     columns: list[exp.Expression] = []
     if isinstance(binding, Table):
         frm: exp.Expression = table_ref(binding.table, schema)
-        values = {f: _requote(parse(binding.columns[f], binding.dialect)) for f in provided}
+        values = {f: portable(_requote(parse(binding.columns[f], binding.dialect)), dialect)
+                  for f in provided}
     else:
         inner = parse(binding.sql, binding.dialect)
         for table in inner.find_all(exp.Table):
             if not table.args.get("db") and table.name and not _is_cte(inner, table.name):
                 table.set("db", quoted(schema))
-        frm = exp.Subquery(this=_requote(inner), alias=exp.TableAlias(this=quoted("src")))
+        frm = exp.Subquery(this=portable(_requote(inner), dialect),
+                           alias=exp.TableAlias(this=quoted("src")))
         values = {f: exp.column(quoted(f), table=quoted("src")) for f in provided}
     for name in fields:
         field = source.fields[name]
@@ -103,7 +122,7 @@ def platform_select(
         columns.append(exp.alias_(value, quoted(name)))
     query = exp.select(*columns).from_(frm)
     if isinstance(binding, Table) and binding.where:
-        query = query.where(_requote(parse(binding.where, binding.dialect)))
+        query = query.where(portable(_requote(parse(binding.where, binding.dialect)), dialect))
     return query
 
 

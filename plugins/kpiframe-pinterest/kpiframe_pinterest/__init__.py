@@ -1,0 +1,71 @@
+"""Pinterest as a kpiframe platform.
+
+Pinterest has no Fivetran layout in SPEC §4, so it reads the canonical layout only.
+
+What Pinterest can fill (its analytics API, DOMAIN.md's vocabulary):
+
+- `likes` are reactions on a pin, `comments` its comments, `saves` its saves (repins),
+  `clicks` pin clicks plus outbound clicks, `video_views` video views.
+- `shares` is absent (NULL): the only "share" Pinterest counts is a save to another
+  board (a repin), which is already `saves`; mapping it to both would count every repin
+  twice in a sum of interactions.
+- `reach` is absent: Pinterest reports unique audiences only for whole months, never per
+  pin or per day, and a monthly figure cannot be a daily non-additive count.
+- `followers_lost` is absent: Pinterest reports new followers but not lost ones.
+"""
+
+from __future__ import annotations
+
+import kpiframe
+from kpiframe.platform import Platform, canonical_layout
+
+__version__ = "0.1.0"
+
+POST_FIELDS = [
+    "post_id", "account_id", "post_type",
+    "impressions", "video_views", "likes", "comments", "saves", "clicks",
+]
+
+PLATFORM = Platform(
+    name="pinterest",
+    label="Pinterest",
+    description="Pinterest business accounts: pins and account activity",
+    layouts=[
+        canonical_layout(
+            {
+                "posts": ["published_at", "is_paid", *POST_FIELDS],
+                "post_daily": ["date", *POST_FIELDS],
+                "account_daily": [
+                    "account_id", "date", "followers", "followers_gained",
+                    "profile_views", "impressions",
+                ],
+                "mentions": [
+                    "mention_id", "mentioned_at", "brand", "is_own_brand", "sentiment",
+                    "sentiment_score", "author_followers",
+                ],
+                "messages": [
+                    "message_id", "received_at", "account_id", "needs_response",
+                    "responded_at", "response_seconds",
+                ],
+                "web_sessions": [
+                    "date", "landing_page", "sessions", "new_users", "goal_completions",
+                    "conversions", "revenue",
+                ],
+            }
+        ),
+    ],
+    interactions={
+        "likes": "reactions",
+        "comments": "comments",
+        "saves": "saves",
+        "clicks": "pin and outbound clicks",
+    },
+    # a save (repin) is Pinterest's share: it puts the pin before the saver's followers,
+    # so it weighs what a share weighs elsewhere (3, not the baseline 2)
+    weights={"likes": 1.0, "comments": 2.0, "saves": 3.0, "clicks": 0.5},
+)
+
+
+@kpiframe.hookimpl
+def kpiframe_platforms() -> list[Platform]:
+    return [PLATFORM]
