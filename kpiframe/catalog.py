@@ -7,6 +7,7 @@ and the facade over the others, so the CLI stays a thin shell over the Python AP
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from kpiframe.run import Rows
 
 SUFFIXES = (".yaml", ".yml")
+_IGNORE = re.compile(r"#\s*kpiframe:\s*ignore(?:\[([a-z0-9_,\s-]+)\])?")
 
 
 @dataclass
@@ -114,6 +116,7 @@ class Catalog:
         self.kpis: dict[str, Kpi] = {}
         self.load_problems: list[Problem] = list(project.problems)
         self.broken: set[str] = set()
+        self._lines: dict[str, list[str]] = {}
         first: dict[str, Kpi] = {}
         for file in self.files:
             self.load_problems.extend(file.problems)
@@ -182,8 +185,27 @@ class Catalog:
         problems.extend(checks.run(self))
         problems.extend(self.registry.validate(self))
         problems.extend(self.registry.problems)
-        unique = list(dict.fromkeys(problems))
+        unique = [p for p in dict.fromkeys(problems) if not self._ignored(p)]
         return sorted(unique, key=Problem.sort_key)
+
+    def _ignored(self, problem: Problem) -> bool:
+        """A warning silenced on its line: `# kpiframe: ignore[rule]` (ruff's noqa)."""
+        if problem.is_error or not problem.file or not problem.line:
+            return False
+        lines = self._lines.get(problem.file)
+        if lines is None:
+            try:
+                lines = Path(problem.file).read_text("utf-8", errors="replace").splitlines()
+            except OSError:
+                lines = []
+            self._lines[problem.file] = lines
+        if problem.line > len(lines):
+            return False
+        match = _IGNORE.search(lines[problem.line - 1])
+        if not match:
+            return False
+        rules = match.group(1)
+        return rules is None or problem.rule in {r.strip() for r in rules.split(",")}
 
     # -- compile & query ----------------------------------------------------------------
 

@@ -64,6 +64,11 @@ class Layout:
     `encoders` optionally map native table names to SELECTs over the canonical tables
     (unqualified source names such as `posts`): how to write canonical rows in this layout.
     `kpiframe sample-data` and fixture loading use them; reading never does.
+
+    `conform` optionally maps canonical sources to SELECTs over the canonical tables that
+    return the same rows adjusted to what this layout can represent exactly (X reports
+    only tweet-attributed follows, say). Sample data is conformed before it is written, so
+    reading it through this layout or through the canonical one gives the same numbers.
     """
 
     name: str
@@ -71,6 +76,7 @@ class Layout:
     default_schema: str | None = None
     description: str = ""
     encoders: Mapping[str, Select] = field(default_factory=dict)
+    conform: Mapping[str, Select] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

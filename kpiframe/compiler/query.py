@@ -484,49 +484,76 @@ class Builder:
 
     # -- bounds, spine, keys, base ------------------------------------------------------------
 
+    @property
+    def spine_reaches_back(self) -> bool:
+        """The spine starts before the first period shown (a change reads a cumulative)."""
+        return any(chain for _, chains in self.cums.values() for chain in chains)
+
     def spine_lo(self) -> dt.date:
         assert self.req.start is not None and self.grain is not None
         lo = dates.py_trunc(self.req.start, self.grain)
         chains = [c for _, cs in self.cums.values() for c in cs]
         return min((self.py_earlier(lo, c) for c in chains), default=lo)
 
-    def bounds(self) -> exp.Select:
-        """One row: first and last period of the answer (lo, hi), where the spine starts
-        (spine_lo, earlier when a change reads a cumulative before --from), last day."""
+    def literal_bounds(self) -> dict[str, exp.Expression | None]:
+        """Bounds known at compile time, as literals; None where the data decides them.
+
+        Known bounds are written into the SQL rather than read from a one-row CTE: Spark's
+        join reordering fails an assertion on cross joins with a constant one-row relation.
+        """
         lit = lambda d: dates.literal(d, self.dialect)  # noqa: E731
-        columns: dict[str, exp.Expression] = {}
-        presence = [f"agg_{s}" for s in self.scans]
-        data: exp.Select | None = None
-        if self.req.start is None or self.req.end is None:
-            parts: list[exp.Select] = []
-            for name in presence:
-                cols = [col("period") if self.grain else exp.alias_(exp.null(), "period"),
-                        col("_last")]
-                parts.append(exp.select(*cols).from_(quoted(name)))
-            union: exp.Query = parts[0]
-            for part in parts[1:]:
-                union = exp.union(union, part, distinct=False)
-            data = exp.select(
-                exp.alias_(exp.Min(this=col("period")), quoted("lo")),
-                exp.alias_(exp.Max(this=col("_last")), quoted("last_day")),
-            ).from_(exp.Subquery(this=union, alias=exp.TableAlias(this=quoted("d"))))
-        grain = self.grain
+        grain = self.grain or "day"
+        found: dict[str, exp.Expression | None] = dict.fromkeys(
+            ("lo", "spine_lo", "last_day", "hi"))
         if self.req.start is not None:
-            columns["lo"] = lit(dates.py_trunc(self.req.start, grain or "day"))
-            columns["spine_lo"] = lit(self.spine_lo()) if grain else columns["lo"].copy()
-        else:
-            columns["lo"] = col("lo", "d")
-            columns["spine_lo"] = col("lo", "d")
+            found["lo"] = lit(dates.py_trunc(self.req.start, grain))
+            found["spine_lo"] = lit(self.spine_lo()) if self.grain else lit(self.req.start)
         if self.req.end is not None:
-            columns["last_day"] = lit(self.req.end)
-        else:
-            columns["last_day"] = col("last_day", "d")
-        if grain is not None:
-            columns["hi"] = dates.trunc(columns["last_day"].copy(), grain, self.dialect)
-        query = exp.select(*(exp.alias_(v, quoted(k)) for k, v in columns.items()))
-        if data is not None:
-            query = query.from_(exp.Subquery(this=data, alias=exp.TableAlias(this=quoted("d"))))
+            found["last_day"] = lit(self.req.end)
+            found["hi"] = lit(dates.py_trunc(self.req.end, grain))
+        return found
+
+    def bound(self, name: str) -> exp.Expression:
+        known = self.literal_bounds()[name]
+        return known if known is not None else col(name, "b")
+
+    def cross_bounds(self, query: exp.Select, *names: str) -> exp.Select:
+        """Join the one-row `bounds` CTE when any of `names` comes from the data."""
+        known = self.literal_bounds()
+        if any(known[n] is None for n in names):
+            query = query.join(
+                exp.Table(this=quoted("bounds"), alias=exp.TableAlias(this=quoted("b"))),
+                join_type="cross")
         return query
+
+    @property
+    def data_bounds(self) -> bool:
+        return self.req.start is None or self.req.end is None
+
+    def bounds(self) -> exp.Select:
+        """One row of the bounds the data decides: the first period (lo, where the spine
+        starts too) and the last day with data (last_day, and its period hi)."""
+        parts: list[exp.Select] = []
+        for name in self.scans:
+            cols = [col("period") if self.grain else exp.alias_(exp.null(), "period"),
+                    col("_last")]
+            parts.append(exp.select(*cols).from_(quoted(f"agg_{name}")))
+        union: exp.Query = parts[0]
+        for part in parts[1:]:
+            union = exp.union(union, part, distinct=False)
+        data = exp.select(
+            exp.alias_(exp.Min(this=col("period")), quoted("lo")),
+            exp.alias_(exp.Max(this=col("_last")), quoted("last_day")),
+        ).from_(exp.Subquery(this=union, alias=exp.TableAlias(this=quoted("d"))))
+        columns = {
+            "lo": col("lo", "d"),
+            "spine_lo": col("lo", "d"),
+            "last_day": col("last_day", "d"),
+        }
+        if self.grain is not None:
+            columns["hi"] = dates.trunc(col("last_day", "d"), self.grain, self.dialect)
+        return exp.select(*(exp.alias_(v, quoted(k)) for k, v in columns.items())).from_(
+            exp.Subquery(this=data, alias=exp.TableAlias(this=quoted("d"))))
 
     def spine(self) -> tuple[list[tuple[str, exp.Query]], exp.Select]:
         """Every period from spine_lo to hi, with its as-of day for cumulative KPIs."""
@@ -556,24 +583,20 @@ class Builder:
         unit, size = dates.STEP[self.grain]
         step = exp.Mul(this=col("n", "n"), expression=exp.Literal.number(size)) \
             if size != 1 else col("n", "n")
-        period = dates.add(col("spine_lo", "b"), step, unit, self.dialect)
-        periods = (
-            exp.select(exp.alias_(period, quoted("period")))
-            .from_(exp.Table(this=quoted("bounds"), alias=exp.TableAlias(this=quoted("b"))))
-            .join(exp.Table(this=quoted("nums"), alias=exp.TableAlias(this=quoted("n"))),
-                  join_type="cross")
-            .where(exp.LT(this=col("n", "n"), expression=exp.Literal.number(count)))
-        )
+        period = dates.add(self.bound("spine_lo"), step, unit, self.dialect)
+        periods = self.cross_bounds(
+            exp.select(exp.alias_(period, quoted("period"))).from_(
+                exp.Table(this=quoted("nums"), alias=exp.TableAlias(this=quoted("n")))),
+            "spine_lo",
+        ).where(exp.LT(this=col("n", "n"), expression=exp.Literal.number(count)))
         end = dates.period_end(col("period", "p"), self.grain, self.dialect)
-        as_of = exp.Least(this=end, expressions=[col("last_day", "b")]) \
+        as_of = exp.Least(this=end, expressions=[self.bound("last_day")]) \
             if self.grain != "day" else col("period", "p")
-        spine = (
-            exp.select(col("period", "p"), exp.alias_(as_of, quoted("as_of")))
-            .from_(exp.Subquery(this=periods, alias=exp.TableAlias(this=quoted("p"))))
-            .join(exp.Table(this=quoted("bounds"), alias=exp.TableAlias(this=quoted("b"))),
-                  join_type="cross")
-            .where(exp.LTE(this=col("period", "p"), expression=col("hi", "b")))
-        )
+        spine = self.cross_bounds(
+            exp.select(col("period", "p"), exp.alias_(as_of, quoted("as_of"))).from_(
+                exp.Subquery(this=periods, alias=exp.TableAlias(this=quoted("p")))),
+            *(("hi", "last_day") if self.grain != "day" else ("hi",)),
+        ).where(exp.LTE(this=col("period", "p"), expression=self.bound("hi")))
         return [("digits", digit_rows), ("nums", nums)], spine
 
     def keys(self) -> exp.Query:
@@ -605,10 +628,9 @@ class Builder:
                 query = query.join(
                     exp.Table(this=quoted("keys"), alias=exp.TableAlias(this=quoted("k"))),
                     join_type="cross")
-            query = query.join(
-                exp.Table(this=quoted("bounds"), alias=exp.TableAlias(this=quoted("b"))),
-                join_type="cross").where(
-                exp.GTE(this=col("period", "s"), expression=col("lo", "b")))
+            if self.req.start is not None or self.spine_reaches_back:
+                query = self.cross_bounds(query, "lo").where(
+                    exp.GTE(this=col("period", "s"), expression=self.bound("lo")))
         else:
             query = exp.select(*columns).from_(
                 exp.Table(this=quoted("keys"), alias=exp.TableAlias(this=quoted("k"))))
@@ -622,7 +644,7 @@ class Builder:
         if self.grain:
             as_of: exp.Expression = col("as_of", "s")
         else:
-            as_of = col("last_day", "b")
+            as_of = self.bound("last_day")
         conditions: list[exp.Expression | None] = [exp.LTE(this=d_period, expression=as_of)]
         if cum.window is not None:
             unit, count = cum.window.days_or_months
@@ -647,10 +669,18 @@ class Builder:
         if self.grain:
             query = exp.select(*columns, value).from_(
                 exp.Table(this=quoted("spine"), alias=exp.TableAlias(this=quoted("s"))))
-        else:
-            query = exp.select(*columns, value).from_(
+        elif self.by:
+            query = self.cross_bounds(exp.select(*columns, value).from_(
+                exp.Table(this=quoted("keys"), alias=exp.TableAlias(this=quoted("k")))),
+                "last_day")
+        elif self.req.end is None:
+            query = exp.select(value).from_(
                 exp.Table(this=quoted("bounds"), alias=exp.TableAlias(this=quoted("b"))))
-        if self.by:
+        else:
+            one = exp.select(exp.alias_(exp.Literal.number(1), quoted("_one")))
+            query = exp.select(value).from_(
+                exp.Subquery(this=one, alias=exp.TableAlias(this=quoted("s"))))
+        if self.by and self.grain:
             query = query.join(exp.Table(this=quoted("keys"),
                                          alias=exp.TableAlias(this=quoted("k"))),
                                join_type="cross")
@@ -737,8 +767,7 @@ class Builder:
                 ctes.append((f"day_{name}", self.aggregate(scan, daily=True)))
         for name, (ratio, chains) in self.avgs.items():
             ctes.append((f"avg_{name}", self.average(ratio, chains)))
-        needs_bounds = bool(self.grain) or bool(self.cums)
-        if needs_bounds:
+        if self.data_bounds and (self.grain or self.cums):
             ctes.append(("bounds", self.bounds()))
         if self.grain:
             helpers, spine = self.spine()

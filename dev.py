@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""Set up and run kpiframe on a machine with only python3 and pip.
+
+    python3 dev.py demo     # install kpiframe and its platform plugins, run the demo
+    python3 dev.py test     # install everything the tests need, run ruff, mypy, pytest
+
+Both create a virtual environment in .venv (once) and install into it, so nothing
+touches the system Python. Extra arguments after `test` go to pytest.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+PLUGINS = sorted(p for p in (ROOT / "plugins").iterdir() if (p / "pyproject.toml").exists())
+
+
+def python() -> Path:
+    return VENV / ("Scripts" if os.name == "nt" else "bin") / "python"
+
+
+def run(*args: str | Path, env: dict[str, str] | None = None) -> None:
+    print("+", " ".join(str(a) for a in args), flush=True)
+    done = subprocess.run([str(a) for a in args], cwd=ROOT, env=env)
+    if done.returncode:
+        sys.exit(done.returncode)
+
+
+def ensure_venv() -> None:
+    if not python().exists():
+        venv.EnvBuilder(with_pip=True).create(VENV)
+        run(python(), "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+
+
+def install(extra: str | None) -> None:
+    ensure_venv()
+    target = f".[{extra}]" if extra else "."
+    editable = ["-e", target]
+    for plugin in PLUGINS:
+        editable += ["-e", str(plugin.relative_to(ROOT))]
+    run(python(), "-m", "pip", "install", "--quiet", *editable)
+
+
+def bin_(name: str) -> Path:
+    return python().parent / name
+
+
+def demo(args: list[str]) -> None:
+    install(None)
+    run(bin_("kpiframe"), "demo", *args)
+
+
+def test(args: list[str]) -> None:
+    install("test")
+    run(python(), "-m", "ruff", "check", "kpiframe", "plugins", "tests", "benchmarks")
+    run(python(), "-m", "mypy")
+    env = dict(os.environ)
+    env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    env["PYSPARK_PYTHON"] = str(python())
+    run(python(), "-m", "pytest", *args, env=env)
+
+
+COMMANDS = {"demo": demo, "test": test}
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
+        print(__doc__)
+        sys.exit(2)
+    COMMANDS[sys.argv[1]](sys.argv[2:])
