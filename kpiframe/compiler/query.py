@@ -590,8 +590,11 @@ class Builder:
             "spine_lo",
         ).where(exp.LT(this=col("n", "n"), expression=exp.Literal.number(count)))
         end = dates.period_end(col("period", "p"), self.grain, self.dialect)
-        as_of = exp.Least(this=end, expressions=[self.bound("last_day")]) \
-            if self.grain != "day" else col("period", "p")
+        # CASE rather than LEAST: sqlglot rewrites LEAST for DuckDB in a way that does not
+        # print back the same, and both sides are never NULL here
+        last = self.bound("last_day")
+        as_of = exp.Case().when(exp.LTE(this=end, expression=last), end.copy()).else_(
+            last.copy()) if self.grain != "day" else col("period", "p")
         spine = self.cross_bounds(
             exp.select(col("period", "p"), exp.alias_(as_of, quoted("as_of"))).from_(
                 exp.Subquery(this=periods, alias=exp.TableAlias(this=quoted("p")))),

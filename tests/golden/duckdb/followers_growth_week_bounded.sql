@@ -1,0 +1,132 @@
+WITH "agg_account_daily" AS (
+  SELECT
+    "period",
+    SUM(
+      CASE
+        WHEN "_t" = "_lt_m_followers" AND "_day" >= CAST('2024-01-15' AS DATE)
+        THEN "followers"
+      END
+    ) AS "m_followers",
+    SUM(CASE WHEN "_t" = "_lt_w_followers" THEN "followers" END) AS "w_followers",
+    COUNT(CASE WHEN "_day" >= CAST('2024-01-15' AS DATE) THEN 1 END) AS "_n",
+    MAX("_day") AS "_last"
+  FROM (
+    SELECT
+      *,
+      MAX(
+        CASE
+          WHEN "_day" >= CAST('2024-01-15' AS DATE) AND NOT (
+            "followers"
+          ) IS NULL
+          THEN "_t"
+        END
+      ) OVER (PARTITION BY "platform", "account_id", "period") AS "_lt_m_followers",
+      MAX(CASE WHEN NOT (
+        "followers"
+      ) IS NULL THEN "_t" END) OVER (PARTITION BY "platform", "account_id", "period") AS "_lt_w_followers"
+    FROM (
+      SELECT
+        "platform",
+        "account_id",
+        "date",
+        "followers",
+        "date" AS "_t",
+        CAST("date" AS DATE) AS "_day",
+        CAST(DATE_TRUNC('WEEK', CAST("date" AS DATE)) AS DATE) AS "period"
+      FROM (
+        SELECT
+          CAST('alpha' AS TEXT) AS "platform",
+          CAST("account_id" AS TEXT) AS "account_id",
+          CAST("date" AS DATE) AS "date",
+          CAST("followers" AS BIGINT) AS "followers"
+        FROM "alpha"."account_daily"
+        UNION ALL
+        SELECT
+          CAST('beta' AS TEXT) AS "platform",
+          CAST("account_id" AS TEXT) AS "account_id",
+          CAST("date" AS DATE) AS "date",
+          CAST("followers" AS BIGINT) AS "followers"
+        FROM "beta"."account_daily"
+      ) AS "s"
+      WHERE
+        CAST("date" AS DATE) >= CAST('2024-01-08' AS DATE)
+        AND CAST("date" AS DATE) <= CAST('2024-02-25' AS DATE)
+    ) AS "r"
+  ) AS "w"
+  GROUP BY
+    "period"
+), "digits" AS (
+  SELECT
+    0 AS "d"
+  UNION ALL
+  SELECT
+    1
+  UNION ALL
+  SELECT
+    2
+  UNION ALL
+  SELECT
+    3
+  UNION ALL
+  SELECT
+    4
+  UNION ALL
+  SELECT
+    5
+  UNION ALL
+  SELECT
+    6
+  UNION ALL
+  SELECT
+    7
+  UNION ALL
+  SELECT
+    8
+  UNION ALL
+  SELECT
+    9
+), "nums" AS (
+  SELECT
+    "d0"."d" AS "n"
+  FROM "digits" AS "d0"
+), "spine" AS (
+  SELECT
+    "p"."period",
+    CASE
+      WHEN CAST(CAST("p"."period" + INTERVAL 7 DAY AS DATE) + INTERVAL (-1) DAY AS DATE) <= CAST('2024-02-25' AS DATE)
+      THEN CAST(CAST("p"."period" + INTERVAL 7 DAY AS DATE) + INTERVAL (-1) DAY AS DATE)
+      ELSE CAST('2024-02-25' AS DATE)
+    END AS "as_of"
+  FROM (
+    SELECT
+      CAST(CAST('2024-01-15' AS DATE) + INTERVAL ("n"."n" * 7) DAY AS DATE) AS "period"
+    FROM "nums" AS "n"
+    WHERE
+      "n"."n" < 6
+  ) AS "p"
+  WHERE
+    "p"."period" <= CAST('2024-02-19' AS DATE)
+), "base" AS (
+  SELECT
+    "s"."period"
+  FROM "spine" AS "s"
+  WHERE
+    "s"."period" >= CAST('2024-01-15' AS DATE)
+)
+SELECT
+  "base"."period",
+  "j1"."m_followers" AS "followers",
+  (
+    CAST((
+      "j1"."m_followers"
+    ) - (
+      "j2"."w_followers"
+    ) AS DOUBLE) / NULLIF(CAST("j2"."w_followers" AS DOUBLE), 0)
+  ) * 100 AS "follower_growth_rate"
+FROM "base"
+LEFT JOIN "agg_account_daily" AS "j1"
+  ON "j1"."period" = "base"."period"
+LEFT JOIN "agg_account_daily" AS "j2"
+  ON "j2"."period" = CAST("base"."period" + INTERVAL (-7) DAY AS DATE)
+ORDER BY
+  "base"."period"

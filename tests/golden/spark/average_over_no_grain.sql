@@ -1,0 +1,170 @@
+WITH `agg_posts` AS (
+  SELECT
+    COUNT(*) AS `m_posts_published`,
+    COUNT(*) AS `_n`,
+    MAX(`_day`) AS `_last`
+  FROM (
+    SELECT
+      `platform`,
+      `published_at`,
+      `published_at` AS `_t`,
+      CAST(`published_at` AS DATE) AS `_day`
+    FROM (
+      SELECT
+        CAST('alpha' AS STRING) AS `platform`,
+        `published_at` AS `published_at`
+      FROM `alpha`.`posts`
+      UNION ALL
+      SELECT
+        CAST('beta' AS STRING) AS `platform`,
+        `published_at` AS `published_at`
+      FROM `beta`.`posts`
+    ) AS `s`
+  ) AS `r`
+), `agg_post_daily` AS (
+  SELECT
+    SUM(
+      CASE
+        WHEN `platform` = 'alpha'
+        THEN COALESCE(`likes`, 0) + 2 * COALESCE(`comments`, 0) + 3 * COALESCE(`shares`, 0) + 2 * COALESCE(`saves`, 0) + 0.5 * COALESCE(`clicks`, 0)
+        WHEN `platform` = 'beta'
+        THEN COALESCE(`likes`, 0) + 3 * COALESCE(`comments`, 0) + 5 * COALESCE(`shares`, 0) + COALESCE(`saves`, 0) + COALESCE(`clicks`, 0)
+      END
+    ) AS `m_engagement`,
+    COUNT(*) AS `_n`,
+    MAX(`_day`) AS `_last`
+  FROM (
+    SELECT
+      `platform`,
+      `date`,
+      `likes`,
+      `comments`,
+      `shares`,
+      `saves`,
+      `clicks`,
+      `date` AS `_t`,
+      CAST(`date` AS DATE) AS `_day`
+    FROM (
+      SELECT
+        CAST('alpha' AS STRING) AS `platform`,
+        CAST(`date` AS DATE) AS `date`,
+        CAST(`likes` AS BIGINT) AS `likes`,
+        CAST(`comments` AS BIGINT) AS `comments`,
+        CAST(`shares` AS BIGINT) AS `shares`,
+        CAST(`saves` AS BIGINT) AS `saves`,
+        CAST(`clicks` AS BIGINT) AS `clicks`
+      FROM `alpha`.`post_daily`
+      UNION ALL
+      SELECT
+        CAST('beta' AS STRING) AS `platform`,
+        CAST(`date` AS DATE) AS `date`,
+        CAST(`likes` AS BIGINT) AS `likes`,
+        CAST(`comments` AS BIGINT) AS `comments`,
+        CAST(`shares` AS BIGINT) AS `shares`,
+        CAST(NULL AS BIGINT) AS `saves`,
+        CAST(`clicks` AS BIGINT) AS `clicks`
+      FROM `beta`.`post_daily`
+    ) AS `s`
+  ) AS `r`
+), `avg_avg_like_rate` AS (
+  SELECT
+    AVG(`r`) AS `v`,
+    AVG(`wr`) AS `w`
+  FROM (
+    SELECT
+      CAST(`a`.`num` AS DOUBLE) / NULLIF(CAST(`b`.`den` AS DOUBLE), 0) AS `r`,
+      CAST(`a`.`wnum` AS DOUBLE) / NULLIF(CAST(`b`.`wden` AS DOUBLE), 0) AS `wr`
+    FROM (
+      SELECT
+        `platform`,
+        `post_id`,
+        SUM(`likes`) AS `num`,
+        SUM(`likes`) AS `wnum`
+      FROM (
+        SELECT
+          `platform`,
+          `post_id`,
+          `published_at`,
+          `likes`,
+          `published_at` AS `_t`,
+          CAST(`published_at` AS DATE) AS `_day`
+        FROM (
+          SELECT
+            CAST('alpha' AS STRING) AS `platform`,
+            CAST(`post_id` AS STRING) AS `post_id`,
+            `published_at` AS `published_at`,
+            CAST(`likes` AS BIGINT) AS `likes`
+          FROM `alpha`.`posts`
+          UNION ALL
+          SELECT
+            CAST('beta' AS STRING) AS `platform`,
+            CAST(`post_id` AS STRING) AS `post_id`,
+            `published_at` AS `published_at`,
+            CAST(`likes` AS BIGINT) AS `likes`
+          FROM `beta`.`posts`
+        ) AS `s`
+      ) AS `r`
+      GROUP BY
+        `platform`,
+        `post_id`
+    ) AS `a`
+    LEFT JOIN (
+      SELECT
+        `platform`,
+        `post_id`,
+        MAX(`reach`) AS `den`,
+        MAX(`reach`) AS `wden`
+      FROM (
+        SELECT
+          `platform`,
+          `post_id`,
+          `published_at`,
+          `reach`,
+          `likes`,
+          `published_at` AS `_t`,
+          CAST(`published_at` AS DATE) AS `_day`
+        FROM (
+          SELECT
+            CAST('alpha' AS STRING) AS `platform`,
+            CAST(`post_id` AS STRING) AS `post_id`,
+            `published_at` AS `published_at`,
+            CAST(`reach` AS BIGINT) AS `reach`,
+            CAST(`likes` AS BIGINT) AS `likes`
+          FROM `alpha`.`posts`
+          UNION ALL
+          SELECT
+            CAST('beta' AS STRING) AS `platform`,
+            CAST(`post_id` AS STRING) AS `post_id`,
+            `published_at` AS `published_at`,
+            CAST(NULL AS BIGINT) AS `reach`,
+            CAST(`likes` AS BIGINT) AS `likes`
+          FROM `beta`.`posts`
+        ) AS `s`
+      ) AS `r`
+      GROUP BY
+        `platform`,
+        `post_id`
+    ) AS `b`
+      ON `a`.`platform` IS NOT DISTINCT FROM `b`.`platform`
+      AND `a`.`post_id` IS NOT DISTINCT FROM `b`.`post_id`
+  ) AS `e`
+), `base` AS (
+  SELECT
+    1 AS `_one`
+)
+SELECT
+  (
+    `j1`.`v`
+  ) * 100 AS `avg_like_rate`,
+  CAST((
+    `j2`.`m_engagement`
+  ) AS DOUBLE) / NULLIF(CAST((
+    COALESCE(`j3`.`m_posts_published`, 0)
+  ) AS DOUBLE), 0) AS `engagement_per_post`
+FROM `base`
+LEFT JOIN `avg_avg_like_rate` AS `j1`
+  ON TRUE
+LEFT JOIN `agg_post_daily` AS `j2`
+  ON TRUE
+LEFT JOIN `agg_posts` AS `j3`
+  ON TRUE

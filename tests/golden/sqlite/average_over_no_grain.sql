@@ -1,0 +1,169 @@
+WITH "agg_posts" AS (
+  SELECT
+    COUNT(*) AS "m_posts_published",
+    COUNT(*) AS "_n",
+    MAX("_day") AS "_last"
+  FROM (
+    SELECT
+      "platform",
+      "published_at",
+      "published_at" AS "_t",
+      DATE("published_at") AS "_day"
+    FROM (
+      SELECT
+        CAST('alpha' AS TEXT) AS "platform",
+        "published_at" AS "published_at"
+      FROM "alpha"."posts"
+      UNION ALL
+      SELECT
+        CAST('beta' AS TEXT) AS "platform",
+        "published_at" AS "published_at"
+      FROM "beta"."posts"
+    ) AS "s"
+  ) AS "r"
+), "agg_post_daily" AS (
+  SELECT
+    SUM(
+      CASE
+        WHEN "platform" = 'alpha'
+        THEN COALESCE("likes", 0) + 2 * COALESCE("comments", 0) + 3 * COALESCE("shares", 0) + 2 * COALESCE("saves", 0) + 0.5 * COALESCE("clicks", 0)
+        WHEN "platform" = 'beta'
+        THEN COALESCE("likes", 0) + 3 * COALESCE("comments", 0) + 5 * COALESCE("shares", 0) + COALESCE("saves", 0) + COALESCE("clicks", 0)
+      END
+    ) AS "m_engagement",
+    COUNT(*) AS "_n",
+    MAX("_day") AS "_last"
+  FROM (
+    SELECT
+      "platform",
+      "date",
+      "likes",
+      "comments",
+      "shares",
+      "saves",
+      "clicks",
+      "date" AS "_t",
+      DATE("date") AS "_day"
+    FROM (
+      SELECT
+        CAST('alpha' AS TEXT) AS "platform",
+        DATE("date") AS "date",
+        CAST("likes" AS INTEGER) AS "likes",
+        CAST("comments" AS INTEGER) AS "comments",
+        CAST("shares" AS INTEGER) AS "shares",
+        CAST("saves" AS INTEGER) AS "saves",
+        CAST("clicks" AS INTEGER) AS "clicks"
+      FROM "alpha"."post_daily"
+      UNION ALL
+      SELECT
+        CAST('beta' AS TEXT) AS "platform",
+        DATE("date") AS "date",
+        CAST("likes" AS INTEGER) AS "likes",
+        CAST("comments" AS INTEGER) AS "comments",
+        CAST("shares" AS INTEGER) AS "shares",
+        CAST(NULL AS INTEGER) AS "saves",
+        CAST("clicks" AS INTEGER) AS "clicks"
+      FROM "beta"."post_daily"
+    ) AS "s"
+  ) AS "r"
+), "avg_avg_like_rate" AS (
+  SELECT
+    AVG("r") AS "v",
+    AVG("wr") AS "w"
+  FROM (
+    SELECT
+      CAST("a"."num" AS REAL) / NULLIF(CAST("b"."den" AS REAL), 0) AS "r",
+      CAST("a"."wnum" AS REAL) / NULLIF(CAST("b"."wden" AS REAL), 0) AS "wr"
+    FROM (
+      SELECT
+        "platform",
+        "post_id",
+        SUM("likes") AS "num",
+        SUM("likes") AS "wnum"
+      FROM (
+        SELECT
+          "platform",
+          "post_id",
+          "published_at",
+          "likes",
+          "published_at" AS "_t",
+          DATE("published_at") AS "_day"
+        FROM (
+          SELECT
+            CAST('alpha' AS TEXT) AS "platform",
+            CAST("post_id" AS TEXT) AS "post_id",
+            "published_at" AS "published_at",
+            CAST("likes" AS INTEGER) AS "likes"
+          FROM "alpha"."posts"
+          UNION ALL
+          SELECT
+            CAST('beta' AS TEXT) AS "platform",
+            CAST("post_id" AS TEXT) AS "post_id",
+            "published_at" AS "published_at",
+            CAST("likes" AS INTEGER) AS "likes"
+          FROM "beta"."posts"
+        ) AS "s"
+      ) AS "r"
+      GROUP BY
+        "platform",
+        "post_id"
+    ) AS "a"
+    LEFT JOIN (
+      SELECT
+        "platform",
+        "post_id",
+        MAX("reach") AS "den",
+        MAX("reach") AS "wden"
+      FROM (
+        SELECT
+          "platform",
+          "post_id",
+          "published_at",
+          "reach",
+          "likes",
+          "published_at" AS "_t",
+          DATE("published_at") AS "_day"
+        FROM (
+          SELECT
+            CAST('alpha' AS TEXT) AS "platform",
+            CAST("post_id" AS TEXT) AS "post_id",
+            "published_at" AS "published_at",
+            CAST("reach" AS INTEGER) AS "reach",
+            CAST("likes" AS INTEGER) AS "likes"
+          FROM "alpha"."posts"
+          UNION ALL
+          SELECT
+            CAST('beta' AS TEXT) AS "platform",
+            CAST("post_id" AS TEXT) AS "post_id",
+            "published_at" AS "published_at",
+            CAST(NULL AS INTEGER) AS "reach",
+            CAST("likes" AS INTEGER) AS "likes"
+          FROM "beta"."posts"
+        ) AS "s"
+      ) AS "r"
+      GROUP BY
+        "platform",
+        "post_id"
+    ) AS "b"
+      ON "a"."platform" IS "b"."platform" AND "a"."post_id" IS "b"."post_id"
+  ) AS "e"
+), "base" AS (
+  SELECT
+    1 AS "_one"
+)
+SELECT
+  (
+    "j1"."v"
+  ) * 100 AS "avg_like_rate",
+  CAST((
+    "j2"."m_engagement"
+  ) AS REAL) / NULLIF(CAST((
+    COALESCE("j3"."m_posts_published", 0)
+  ) AS REAL), 0) AS "engagement_per_post"
+FROM "base"
+LEFT JOIN "avg_avg_like_rate" AS "j1"
+  ON TRUE
+LEFT JOIN "agg_post_daily" AS "j2"
+  ON TRUE
+LEFT JOIN "agg_posts" AS "j3"
+  ON TRUE
