@@ -19,6 +19,7 @@ from kpiframe.definitions import Kpi, build
 from kpiframe.plugins import ActivePlatform, Registry, load_registry
 from kpiframe.problems import KpiframeError, Location, Problem, did_you_mean
 from kpiframe.project import Project, display, load_project
+from kpiframe.yamlsource import YMap
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -35,6 +36,8 @@ class DefinitionFile:
     display: str
     plugin: str | None = None
     kpis: list[Kpi] = field(default_factory=list)
+    #: KPI unit tests (`tests:`), schema-valid, as their located YAML mappings
+    tests: list[YMap] = field(default_factory=list)
     #: names of KPIs whose definition is broken, so references to them are not "unknown"
     broken: set[str] = field(default_factory=set)
     problems: list[Problem] = field(default_factory=list)
@@ -90,14 +93,16 @@ def read_file(path: Path, plugin: str | None = None) -> DefinitionFile:
     found, broken = schema.validate(doc, shown)
     result.problems.extend(found)
     items = doc.get("kpis")
-    if not isinstance(items, list):
-        return result
-    for index, item in enumerate(items):
-        if index in broken:
+    for index, item in enumerate(items if isinstance(items, list) else []):
+        if ("kpis", index) in broken:
             if isinstance(item, dict) and isinstance(item.get("name"), str):
                 result.broken.add(item["name"])
             continue
         result.kpis.append(build(item, shown, plugin))
+    tests = doc.get("tests")
+    for index, item in enumerate(tests if isinstance(tests, list) else []):
+        if ("tests", index) not in broken:
+            result.tests.append(item)
     return result
 
 
@@ -178,11 +183,12 @@ class Catalog:
 
     def validate(self) -> list[Problem]:
         """Every problem in the catalog: YAML, schema, semantics, plugins. Sorted by place."""
-        from kpiframe import checks
+        from kpiframe import checks, kpitests
 
         problems = list(self.load_problems)
         problems.extend(checks.project_problems(self))
         problems.extend(checks.run(self))
+        problems.extend(kpitests.check(self))
         problems.extend(self.registry.validate(self))
         problems.extend(self.registry.problems)
         unique = [p for p in dict.fromkeys(problems) if not self._ignored(p)]

@@ -259,6 +259,71 @@ def plugins(obj: Context, fmt: str) -> None:
     click.echo(explain.plugins(obj.catalog(paths=None), fmt))
 
 
+@main.command("test")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("-k", "names", multiple=True, metavar="NAME", help="Run only this test (repeatable).")
+@click.option("--engine", default="duckdb://", show_default=True, metavar="URL",
+              help="Where to run: a fresh in-memory DuckDB, or any engine URL.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github", "junit"]),
+              default="text", show_default=True)
+@click.pass_obj
+@handles_errors
+def test_(obj: Context, paths: tuple[str, ...], names: tuple[str, ...], engine: str,
+          fmt: str) -> None:
+    """Run KPI unit tests: fixture rows in, expected values out.
+
+    Exit status: 0 all passed, 1 a test failed or the catalog has errors, 2 usage error.
+    """
+    import time
+
+    from kpiframe import kpitests
+    from kpiframe.problems import KpiframeError
+
+    for path in paths:
+        if not os.path.exists(path):
+            raise click.UsageError(f"no such file or folder: {path}")
+    try:
+        catalog = obj.catalog(paths)
+    except KpiframeError as error:
+        _print_problems(error.problems)
+        sys.exit(2)
+    errors = [p for p in catalog.validate() if p.is_error]
+    if errors:
+        _print_problems(errors)
+        click.echo("the catalog has errors; fix them first (`kpiframe validate`)", err=True)
+        sys.exit(1)
+    started = time.perf_counter()
+    outcomes = kpitests.run_tests(catalog, engine, names)
+    click.echo(kpitests.FORMATS[fmt](outcomes, time.perf_counter() - started))
+    sys.exit(0 if all(o.passed for o in outcomes) else 1)
+
+
+@main.command("diff")
+@click.argument("base")
+@click.argument("head")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text",
+              show_default=True, help="markdown suits a pull-request comment.")
+@click.option("--exit-code", is_flag=True, help="Exit 1 when any KPI differs.")
+@click.pass_obj
+@handles_errors
+def diff_(obj: Context, base: str, head: str, fmt: str, exit_code: bool) -> None:
+    """What changed between two catalogs (folders or git refs), KPI by KPI."""
+    import shutil
+
+    from kpiframe import diff
+
+    keep: list[Any] = []
+    try:
+        before = diff.load_side(base, obj.project_dir, obj.plugins, keep)
+        after = diff.load_side(head, obj.project_dir, obj.plugins, keep)
+        changes = diff.diff(before, after)
+    finally:
+        for folder in keep:
+            shutil.rmtree(folder, ignore_errors=True)
+    click.echo(diff.FORMATS[fmt](changes))
+    sys.exit(1 if exit_code and changes else 0)
+
+
 @main.command()
 def schema() -> None:
     """Print the JSON Schema of definition files."""

@@ -53,12 +53,12 @@ def as_json(problems: Sequence[Problem], kpis: int, files: int) -> str:
     return json.dumps(payload, indent=2)
 
 
-def _escape_data(text: str) -> str:
+def escape_data(text: str) -> str:
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
-def _escape_property(text: str) -> str:
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+def escape_property(text: str) -> str:
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 def github(problems: Sequence[Problem], kpis: int, files: int) -> str:
@@ -67,14 +67,14 @@ def github(problems: Sequence[Problem], kpis: int, files: int) -> str:
     for p in problems:
         props = []
         if p.file:
-            props.append(f"file={_escape_property(p.file)}")
+            props.append(f"file={escape_property(p.file)}")
         if p.line:
             props.append(f"line={p.line}")
         if p.column:
             props.append(f"col={p.column}")
-        props.append(f"title={_escape_property(p.rule)}")
+        props.append(f"title={escape_property(p.rule)}")
         message = p.message + (f" ({p.hint})" if p.hint else "")
-        lines.append(f"::{p.severity} {','.join(props)}::{_escape_data(message)}")
+        lines.append(f"::{p.severity} {','.join(props)}::{escape_data(message)}")
     lines.append(summary(problems, kpis, files))
     return "\n".join(lines)
 

@@ -118,15 +118,18 @@ def normalise(value: Any, kind: str) -> Any:
     return value
 
 
-def run(catalog: Catalog, request: Request, url: str) -> Rows:
+def run(catalog: Catalog, request: Request, url: str,
+        connection: tuple[Engine, Connection] | None = None) -> Rows:
+    """Run on the engine at `url`, or on an open (engine, connection) left open after."""
     from kpiframe.compiler import compile_query
 
-    engine, con = connect(catalog, url)
+    engine, con = connection or connect(catalog, url)
     try:
         compiled = compile_query(catalog, request, engine.dialect)
         result = execute(engine, con, compiled.sql())
     finally:
-        con.close()
+        if connection is None:
+            con.close()
     names = [n for n, _ in compiled.columns]
     kinds = [k for _, k in compiled.columns]
     rows = [

@@ -70,8 +70,9 @@ def position(doc: Any, path: Sequence[Any], key: Any = None) -> Pos | None:
 
 
 def _kpi_of(doc: Any, path: Sequence[Any]) -> str | None:
-    if len(path) >= 2 and path[0] == "kpis" and isinstance(doc, dict):
-        kpis = doc.get("kpis")
+    """The name of the KPI (or KPI test) a path is inside."""
+    if len(path) >= 2 and path[0] in ("kpis", "tests") and isinstance(doc, dict):
+        kpis = doc.get(path[0])
         if isinstance(kpis, list) and isinstance(path[1], int) and path[1] < len(kpis):
             item = kpis[path[1]]
             if isinstance(item, dict) and isinstance(item.get("name"), str):
@@ -81,7 +82,7 @@ def _kpi_of(doc: Any, path: Sequence[Any]) -> str | None:
 
 def _field_name(path: Sequence[Any]) -> str:
     parts = [str(p) for p in path if not isinstance(p, int)]
-    if parts and parts[0] == "kpis":
+    if parts and parts[0] in ("kpis", "tests"):
         parts = parts[1:]
     return ".".join(parts) or "file"
 
@@ -93,8 +94,10 @@ def _allowed(error: Any) -> list[str]:
 
 def _problems(error: Any, doc: Any, file: str) -> Iterator[Problem]:
     path = list(error.absolute_path)
-    kpi = _kpi_of(doc, path)
-    where = f"kpi '{kpi}'" if kpi else "file"
+    name = _kpi_of(doc, path)
+    in_tests = bool(path) and path[0] == "tests"
+    kpi = None if in_tests else name
+    where = (f"test '{name}'" if in_tests else f"kpi '{name}'") if name else "file"
     validator = error.validator
 
     def at(pos: Pos | None) -> Location:
@@ -105,7 +108,7 @@ def _problems(error: Any, doc: Any, file: str) -> Iterator[Problem]:
         instance = error.instance if isinstance(error.instance, dict) else {}
         for extra in sorted((k for k in instance if k not in allowed), key=str):
             hint = did_you_mean(str(extra), allowed) or f"allowed here: {', '.join(allowed)}"
-            context = where if path[:1] == ["kpis"] else "top level"
+            context = where if path[:1] in (["kpis"], ["tests"]) else "top level"
             yield Problem.at(
                 at(position(doc, path, extra)),
                 "unknown-key",
@@ -213,16 +216,17 @@ def _problems(error: Any, doc: Any, file: str) -> Iterator[Problem]:
     )
 
 
-def validate(doc: Any, file: str) -> tuple[list[Problem], set[int]]:
-    """Every schema violation in one document, located; and which `kpis` items have one."""
+def validate(doc: Any, file: str) -> tuple[list[Problem], set[tuple[str, int]]]:
+    """Every schema violation in one document, located; and which items of `kpis` and
+    `tests` have one, as (key, index)."""
     errors = sorted(_validator().iter_errors(doc), key=lambda e: list(map(str, e.absolute_path)))
     problems: list[Problem] = []
-    broken: set[int] = set()
+    broken: set[tuple[str, int]] = set()
     seen: set[tuple[Any, ...]] = set()
     for error in errors:
         path = list(error.absolute_path)
-        if len(path) >= 2 and path[0] == "kpis" and isinstance(path[1], int):
-            broken.add(path[1])
+        if len(path) >= 2 and path[0] in ("kpis", "tests") and isinstance(path[1], int):
+            broken.add((path[0], path[1]))
         for problem in _problems(error, doc, file):
             key = (problem.line, problem.column, problem.rule, problem.message)
             if key not in seen:

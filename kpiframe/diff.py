@@ -1,0 +1,265 @@
+"""`kpiframe diff BASE HEAD`: what a change to a catalog does to its KPIs' definitions.
+
+A textual diff shows lines; reviewers need to know which numbers move. So KPIs are
+compared as definitions: added, removed, renamed (same body under a new name), changed
+(which fields, and whether the change reaches the numbers or only the docs), and
+affected: unchanged KPIs whose compiled SQL changed because a KPI they are computed from
+did. BASE and HEAD are catalog folders or git refs.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kpiframe.definitions import Kpi
+from kpiframe.problems import KpiframeError, Problem
+
+if TYPE_CHECKING:
+    from kpiframe.catalog import Catalog
+
+#: fields that change what a KPI means to readers but not its numbers
+PRESENTATION = ("label", "description", "owner", "tags", "meta", "direction", "target", "unit")
+
+
+@dataclass
+class KpiChange:
+    kind: str  # added, removed, renamed, changed, affected
+    name: str
+    old_name: str | None = None
+    fields: list[str] = field(default_factory=list)
+    values: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    via: list[str] = field(default_factory=list)
+    where: str | None = None
+
+    @property
+    def numbers(self) -> bool:
+        """Whether the change can move the KPI's numbers."""
+        if self.kind == "changed":
+            return bool(self.via) or any(f not in PRESENTATION for f in self.fields)
+        return self.kind in ("added", "removed", "affected")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "name": self.name,
+            "old_name": self.old_name,
+            "fields": self.fields,
+            "values": {k: {"base": a, "head": b} for k, (a, b) in self.values.items()},
+            "via": self.via,
+            "numbers": self.numbers,
+            "where": self.where,
+        }
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def _fields(kpi: Kpi) -> dict[str, Any]:
+    return {k: _plain(v) for k, v in kpi.node.items() if k != "name"}
+
+
+def _where(kpi: Kpi) -> str:
+    return f"{kpi.file}:{kpi.node.pos.line}"
+
+
+def _dependencies(catalog: Catalog, name: str) -> set[str]:
+    found: set[str] = set()
+    stack = list(catalog.kpis[name].refs)
+    while stack:
+        ref = stack.pop()
+        if ref in found:
+            continue
+        found.add(ref)
+        if ref in catalog.kpis:
+            stack.extend(catalog.kpis[ref].refs)
+    return found
+
+
+def _sql(catalog: Catalog, name: str) -> str:
+    try:
+        return catalog.compile([name], dialect="duckdb", grain="month")
+    except KpiframeError as error:
+        return "ERROR: " + "; ".join(p.message for p in error.problems)
+
+
+def diff(base: Catalog, head: Catalog) -> list[KpiChange]:
+    changes: list[KpiChange] = []
+    removed = sorted(set(base.kpis) - set(head.kpis))
+    added = sorted(set(head.kpis) - set(base.kpis))
+    renamed: dict[str, str] = {}
+    for old in removed:
+        body = base.kpis[old].body()
+        for new in added:
+            if new not in renamed.values() and head.kpis[new].body() == body:
+                renamed[old] = new
+                break
+    for old, new in renamed.items():
+        before, after = _fields(base.kpis[old]), _fields(head.kpis[new])
+        also = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+        changes.append(KpiChange("renamed", new, old, also,
+                                 {k: (before.get(k), after.get(k)) for k in also},
+                                 where=_where(head.kpis[new])))
+    for name in added:
+        if name not in renamed.values():
+            changes.append(KpiChange("added", name, where=_where(head.kpis[name])))
+    for name in removed:
+        if name not in renamed:
+            changes.append(KpiChange("removed", name, where=_where(base.kpis[name])))
+    for name in sorted(set(base.kpis) & set(head.kpis)):
+        before, after = _fields(base.kpis[name]), _fields(head.kpis[name])
+        differ = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+        if differ:
+            changes.append(KpiChange("changed", name, fields=differ,
+                                     values={k: (before.get(k), after.get(k)) for k in differ},
+                                     where=_where(head.kpis[name])))
+    numeric = {c.name for c in changes
+               if c.kind == "removed" or (c.kind == "changed" and c.numbers)}
+    for name in sorted(set(base.kpis) & set(head.kpis)):
+        via = sorted((_dependencies(head, name) | _dependencies(base, name)) & numeric)
+        if not via:
+            continue
+        change = next((c for c in changes if c.kind == "changed" and c.name == name), None)
+        if change is not None and change.numbers:
+            change.via = via
+        elif _sql(base, name) != _sql(head, name):
+            if change is not None:
+                change.via = via
+            else:
+                changes.append(KpiChange("affected", name, via=via,
+                                         where=_where(head.kpis[name])))
+    order = {"added": 0, "removed": 1, "renamed": 2, "changed": 3, "affected": 4}
+    return sorted(changes, key=lambda c: (order[c.kind], c.name))
+
+
+# -- loading a side ------------------------------------------------------------------------
+
+
+def _git(root: Path, *args: str) -> str:
+    done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True)
+    if done.returncode:
+        raise KpiframeError(Problem("git-error", f"git {' '.join(args)}: "
+                                    f"{done.stderr.strip() or 'failed'}"))
+    return done.stdout
+
+
+def load_side(spec: str, project_dir: str | None, plugins: Sequence[str],
+              keep: list[Path]) -> Catalog:
+    """A catalog from a folder, or from the project's definitions at a git ref."""
+    from kpiframe.catalog import load_catalog
+    from kpiframe.project import load_project
+
+    if Path(spec).exists():
+        return load_catalog(spec, project=project_dir, plugins=plugins)
+    project = load_project(project_dir)
+    if shutil.which("git") is None:
+        raise KpiframeError(Problem("not-found", f"'{spec}' is neither a folder nor a git ref "
+                                    "(git is not installed)"))
+    root = Path(project.root).resolve()
+    top = Path(_git(root, "rev-parse", "--show-toplevel").strip())
+    try:
+        _git(top, "rev-parse", "--verify", "--quiet", f"{spec}^{{commit}}")
+    except KpiframeError:
+        raise KpiframeError(Problem(
+            "unknown-ref", f"'{spec}' is neither a folder nor a git commit, branch or tag",
+            hint="e.g. kpiframe diff origin/main HEAD, or two folders")) from None
+    folder = Path(tempfile.mkdtemp(prefix="kpiframe-diff-"))
+    keep.append(folder)
+    paths = [str((root / p).resolve().relative_to(top)) for p in project.definitions]
+    listed = _git(top, "ls-tree", "-r", "--name-only", spec, "--", *paths).splitlines()
+    for name in listed:
+        if not name.endswith((".yaml", ".yml")):
+            continue
+        target = folder / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(subprocess.run(["git", "-C", str(top), "show", f"{spec}:{name}"],
+                                          capture_output=True, check=True).stdout)
+    sides = [folder / p for p in paths if (folder / p).exists()]
+    return load_catalog(sides, project=project_dir, plugins=plugins)
+
+
+# -- rendering ----------------------------------------------------------------------------
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = "—" if value is None else json.dumps(value) if not isinstance(value, str) else value
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def describe(change: KpiChange) -> str:
+    if change.kind == "renamed":
+        extra = f" (and {', '.join(change.fields)} changed)" if change.fields else ""
+        return f"renamed {change.old_name} → {change.name}{extra}"
+    if change.kind == "changed":
+        own = any(f not in PRESENTATION for f in change.fields)
+        kind = "numbers" if own else "docs only"
+        parts = [f"{f}: {_short(a)} → {_short(b)}" for f, (a, b) in change.values.items()]
+        if change.via:
+            parts.append("compiled SQL changed through " + ", ".join(change.via))
+        return f"changed ({kind}): " + "; ".join(parts)
+    if change.kind == "affected":
+        return "compiled SQL changed through " + ", ".join(change.via)
+    return change.kind
+
+
+def text(changes: Sequence[KpiChange]) -> str:
+    if not changes:
+        return "no KPI changed"
+    lines = [f"{c.name}: {describe(c)}" for c in changes]
+    moved = sum(c.numbers for c in changes)
+    lines.append(f"{len(changes)} KPI(s) differ; {moved} can change numbers")
+    return "\n".join(lines)
+
+
+def markdown(changes: Sequence[KpiChange]) -> str:
+    if not changes:
+        return "### kpiframe: no KPI definitions changed\n"
+    moved = sum(c.numbers for c in changes)
+    out = [f"### kpiframe: {len(changes)} KPI(s) differ, {moved} can change numbers", ""]
+    titles = {"added": "Added", "removed": "Removed", "renamed": "Renamed",
+              "changed": "Changed", "affected": "Affected through a dependency"}
+    for kind, title in titles.items():
+        group = [c for c in changes if c.kind == kind]
+        if not group:
+            continue
+        out.append(f"**{title}**")
+        out.append("")
+        if kind == "changed":
+            out.append("| KPI | field | base | head | numbers |")
+            out.append("|---|---|---|---|---|")
+            for c in group:
+                for f, (a, b) in c.values.items():
+                    out.append(f"| `{c.name}` | `{f}` | {_cell(a)} | {_cell(b)} | "
+                               f"{'yes' if f not in PRESENTATION else 'no'} |")
+        else:
+            for c in group:
+                out.append(f"- `{c.name}`: {describe(c)}" if kind in ("renamed", "affected")
+                           else f"- `{c.name}` ({c.where})")
+        out.append("")
+    return "\n".join(out)
+
+
+def _cell(value: Any) -> str:
+    return _short(value, 40).replace("|", "\\|") if value is not None else "—"
+
+
+def as_json(changes: Sequence[KpiChange]) -> str:
+    return json.dumps({"changes": [c.to_dict() for c in changes],
+                       "numbers_changed": sum(c.numbers for c in changes)}, indent=2)
+
+
+FORMATS = {"text": text, "markdown": markdown, "json": as_json}

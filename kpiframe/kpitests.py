@@ -1,0 +1,407 @@
+"""KPI unit tests: given canonical rows per platform and source, a query returns exactly
+the expected rows (`tests:` in definition files, run by `kpiframe test`).
+
+Each test runs in isolation: its rows are loaded into fresh tables (an in-memory DuckDB
+by default, or schemas `kpitest_<platform>` on another engine), only the platforms it
+gives rows for are enabled, and every one of them reads the canonical layout. So a test
+pins a KPI's definition, not a warehouse: it passes or fails the same on any machine.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from kpiframe import canonical
+from kpiframe.platform import PlatformSettings
+from kpiframe.problems import KpiframeError, Location, Problem, did_you_mean
+from kpiframe.yamlsource import YMap
+
+if TYPE_CHECKING:
+    from kpiframe.catalog import Catalog
+
+DEFAULT_TOLERANCE = 1e-9
+
+
+@dataclass
+class KpiTest:
+    name: str
+    file: str
+    node: YMap
+
+    def loc(self, *path: Any) -> Location:
+        node: Any = self.node
+        pos = node.pos
+        for step in path:
+            if isinstance(node, dict) and step in node:
+                pos = node.value_pos.get(step, pos)
+                node = node[step]
+            elif isinstance(node, list) and isinstance(step, int) and step < len(node):
+                pos = node.item_pos[step]
+                node = node[step]
+            else:
+                break
+        return Location(self.file, pos.line, pos.column)
+
+    @property
+    def kpis(self) -> list[str]:
+        return list(self.node["kpis"])
+
+    @property
+    def query(self) -> dict[str, Any]:
+        return dict(self.node.get("query") or {})
+
+    @property
+    def given(self) -> dict[str, dict[str, list[dict[str, Any]]]]:
+        return {p: {s: list(rows) for s, rows in sources.items()}
+                for p, sources in self.node["given"].items()}
+
+    @property
+    def expect(self) -> list[dict[str, Any]]:
+        return [dict(row) for row in self.node["expect"]]
+
+    @property
+    def tolerance(self) -> float:
+        return float(self.node.get("tolerance", DEFAULT_TOLERANCE))
+
+
+@dataclass
+class Outcome:
+    test: KpiTest
+    failures: list[str] = field(default_factory=list)
+    error: list[Problem] = field(default_factory=list)
+    seconds: float = 0.0
+    actual: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures and not self.error
+
+    @property
+    def status(self) -> str:
+        return "error" if self.error else "failed" if self.failures else "passed"
+
+
+def collect(catalog: Catalog) -> list[KpiTest]:
+    return [KpiTest(str(node["name"]), file.display, node)
+            for file in catalog.files for node in file.tests]
+
+
+# -- validation ---------------------------------------------------------------------------
+
+
+def check(catalog: Catalog) -> list[Problem]:
+    """What the schema cannot see in tests: names, platforms, sources and fields exist."""
+    problems: list[Problem] = []
+    seen: dict[str, KpiTest] = {}
+    registered = catalog.registry.platforms
+    known_kpis = set(catalog.kpis) | catalog.broken
+    for test in collect(catalog):
+        where = f"test '{test.name}'"
+        if test.name in seen:
+            problems.append(Problem.at(
+                test.loc("name"), "duplicate-test",
+                f"{where} is already defined at {seen[test.name].loc('name')}",
+                hint="test names are unique across the catalog"))
+        seen.setdefault(test.name, test)
+        for index, name in enumerate(test.kpis):
+            if name not in known_kpis:
+                problems.append(Problem.at(
+                    test.loc("kpis", index), "unknown-kpi", f"{where} queries '{name}'",
+                    hint=did_you_mean(name, known_kpis) or "no KPI of that name"))
+        for platform, sources in test.given.items():
+            if platform not in registered:
+                problems.append(Problem.at(
+                    test.loc("given", platform), "unknown-platform",
+                    f"{where} gives rows for platform '{platform}', which no plugin provides",
+                    hint=did_you_mean(platform, registered)
+                    or "`kpiframe plugins` lists platforms"))
+                continue
+            for source, rows in sources.items():
+                src = canonical.SOURCES.get(source)
+                if src is None:
+                    problems.append(Problem.at(
+                        test.loc("given", platform, source), "unknown-source",
+                        f"{where} gives rows for unknown source '{source}'",
+                        hint=did_you_mean(source, canonical.SOURCES)
+                        or "sources: " + ", ".join(canonical.SOURCES)))
+                    continue
+                for index, row in enumerate(rows):
+                    for key in row:
+                        if key not in src.fields or key == "platform":
+                            problems.append(Problem.at(
+                                _key_loc(test, ("given", platform, source, index), key),
+                                "unknown-field",
+                                f"{where}: {source} has no field '{key}'",
+                                hint=did_you_mean(str(key), src.fields)
+                                or "the platform comes from `given`; fields: "
+                                + ", ".join(f for f in src.fields if f != "platform")))
+    return problems
+
+
+def _key_loc(test: KpiTest, path: Sequence[Any], key: str) -> Location:
+    node: Any = test.node
+    for step in path:
+        node = node[step]
+    pos = node.key_pos.get(key, node.pos)
+    return Location(test.file, pos.line, pos.column)
+
+
+# -- running --------------------------------------------------------------------------------
+
+
+def _isolated(catalog: Catalog, test: KpiTest, server: bool) -> Catalog:
+    """The catalog with only the test's platforms enabled, each reading the canonical
+    layout from its own schema."""
+    from kpiframe.catalog import Catalog as CatalogClass
+
+    settings = {name: PlatformSettings(enabled=False) for name in catalog.registry.platforms}
+    for platform in test.given:
+        settings[platform] = PlatformSettings(
+            layout="canonical", schema=f"kpitest_{platform}" if server else platform)
+    project = dataclasses.replace(catalog.project, platforms=settings)
+    isolated = CatalogClass(catalog.files, project, catalog.registry)
+    for platform in test.given:
+        if "canonical" not in catalog.registry.platforms[platform][0].layout_names:
+            raise KpiframeError(Problem.at(
+                test.loc("given", platform), "no-canonical-layout",
+                f"test '{test.name}': platform '{platform}' has no canonical layout to load "
+                "fixture rows into"))
+    return isolated
+
+
+def _load(catalog: Catalog, test: KpiTest, con: Any) -> None:
+    from kpiframe.testing import canonical_columns
+
+    for platform in test.given:
+        active = catalog.platforms[platform]
+        for source in canonical.SOURCES:
+            if active.binding(source) is None:
+                continue
+            columns = canonical_columns(source)
+            rows = test.given[platform].get(source, [])
+            con.create_table(active.schema, source, columns,
+                             [[_value(row.get(name), kind) for name, kind in columns]
+                              for row in rows])
+
+
+def _value(value: Any, kind: str) -> Any:
+    if isinstance(value, str) and kind == "date":
+        return dt.date.fromisoformat(value)
+    if isinstance(value, str) and kind == "timestamp":
+        return dt.datetime.fromisoformat(value)
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return value
+
+
+def run_one(catalog: Catalog, test: KpiTest, url: str) -> Outcome:
+    from kpiframe.compiler import make_request
+    from kpiframe.run import connect, run
+
+    started = time.perf_counter()
+    outcome = Outcome(test)
+    in_memory = url.rstrip("/") in ("duckdb:", "sqlite:")
+    try:
+        isolated = _isolated(catalog, test, server=not in_memory)
+        query = test.query
+        request = make_request(
+            isolated, test.kpis, query.get("grain"), query.get("by", ()), query.get("where"),
+            _date(query.get("from")), _date(query.get("to")), query.get("platforms"))
+        engine, con = connect(isolated, url)
+        try:
+            _load(isolated, test, con)
+            rows = run(isolated, request, url, connection=(engine, con))
+        finally:
+            con.close()
+        outcome.actual = list(rows)
+        outcome.failures = compare(test.expect, list(rows), rows.columns, test.tolerance)
+    except KpiframeError as error:
+        outcome.error = error.problems
+    outcome.seconds = time.perf_counter() - started
+    return outcome
+
+
+def _date(value: Any) -> dt.date | str | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    return value  # type: ignore[no-any-return]
+
+
+def run_tests(catalog: Catalog, url: str = "duckdb://", names: Sequence[str] = ()
+              ) -> list[Outcome]:
+    tests = collect(catalog)
+    if names:
+        unknown = [n for n in names if n not in {t.name for t in tests}]
+        if unknown:
+            raise KpiframeError(Problem(
+                "unknown-test", f"no test named '{unknown[0]}'",
+                hint=did_you_mean(unknown[0], [t.name for t in tests])
+                or "`kpiframe test` without names runs them all"))
+        tests = [t for t in tests if t.name in names]
+    return [run_one(catalog, test, url) for test in tests]
+
+
+# -- comparing ----------------------------------------------------------------------------
+
+
+def _same(expected: Any, actual: Any, tolerance: float) -> bool:
+    if expected is None or actual is None:
+        return expected is None and actual is None
+    if isinstance(expected, bool) or isinstance(actual, bool):
+        return expected == actual
+    if isinstance(expected, (int, float)) and isinstance(actual, (int, float)):
+        return math.isclose(float(expected), float(actual), rel_tol=0, abs_tol=tolerance) or \
+            float(expected) == float(actual)
+    if isinstance(actual, dt.date) and isinstance(expected, str):
+        return actual.isoformat() == expected
+    if isinstance(expected, dt.datetime) and isinstance(actual, dt.date):
+        return expected.date() == actual
+    return bool(expected == actual)
+
+
+def show(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, float):
+        return f"{value:.10g}"
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _label(row: dict[str, Any], keys: Sequence[str]) -> str:
+    return " ".join(f"{k}={show(row.get(k))}" for k in keys) or "(the only row)"
+
+
+def compare(expected: list[dict[str, Any]], actual: list[dict[str, Any]],
+            columns: Sequence[str], tolerance: float = DEFAULT_TOLERANCE) -> list[str]:
+    """Readable differences between expected and actual rows (empty when they agree)."""
+    failures: list[str] = []
+    keys = [c for c in columns if c == "period" or c in canonical.DIMENSIONS]
+    for index, want in enumerate(expected):
+        unknown = [k for k in want if k not in columns]
+        if unknown:
+            failures.append(f"expected row {index + 1} has column(s) {', '.join(unknown)} "
+                            f"that the result does not (columns: {', '.join(columns)})")
+    if failures:
+        return failures
+    for index, (want, got) in enumerate(zip(expected, actual)):
+        diffs = [f"{k}: expected {show(v)}, got {show(got.get(k))}"
+                 for k, v in want.items() if not _same(v, got.get(k), tolerance)]
+        if diffs:
+            failures.append(f"row {index + 1} ({_label(got, keys)}):\n  "
+                            + "\n  ".join(diffs))
+    if len(expected) != len(actual):
+        failures.append(f"expected {len(expected)} rows, got {len(actual)}")
+        for row in actual[len(expected):]:
+            failures.append("unexpected row: " + "  ".join(
+                f"{c}={show(row.get(c))}" for c in columns))
+        for row in expected[len(actual):]:
+            failures.append("missing row: " + "  ".join(
+                f"{c}={show(v)}" for c, v in row.items()))
+    return failures
+
+
+# -- reports ------------------------------------------------------------------------------
+
+
+def _where(outcome: Outcome) -> Location:
+    return outcome.test.loc("name")
+
+
+def _detail(outcome: Outcome) -> str:
+    if outcome.error:
+        return "\n".join(p.format() for p in outcome.error)
+    return "\n".join(outcome.failures)
+
+
+def summary(outcomes: Sequence[Outcome], seconds: float) -> str:
+    passed = sum(o.passed for o in outcomes)
+    failed = len(outcomes) - passed
+    if not outcomes:
+        return "no KPI tests found (add `tests:` to a definition file; see docs/ci.md)"
+    return f"{passed} passed, {failed} failed in {seconds:.2f}s"
+
+
+def text(outcomes: Sequence[Outcome], seconds: float) -> str:
+    lines = []
+    for outcome in outcomes:
+        mark = "PASS" if outcome.passed else "FAIL"
+        lines.append(f"{mark} {outcome.test.name} ({_where(outcome)})")
+        if not outcome.passed:
+            lines.extend("    " + line for line in _detail(outcome).splitlines())
+    lines.append(summary(outcomes, seconds))
+    return "\n".join(lines)
+
+
+def as_json(outcomes: Sequence[Outcome], seconds: float) -> str:
+    import json
+
+    payload = {
+        "tests": [
+            {
+                "name": o.test.name,
+                "file": o.test.file,
+                "line": _where(o).line,
+                "column": _where(o).column,
+                "status": o.status,
+                "failures": o.failures,
+                "errors": [p.to_dict() for p in o.error],
+                "seconds": round(o.seconds, 4),
+            }
+            for o in outcomes
+        ],
+        "passed": sum(o.passed for o in outcomes),
+        "failed": sum(not o.passed for o in outcomes),
+    }
+    return json.dumps(payload, indent=2)
+
+
+def github(outcomes: Sequence[Outcome], seconds: float) -> str:
+    from kpiframe.reports import escape_data, escape_property
+
+    lines = []
+    for o in outcomes:
+        if o.passed:
+            continue
+        where = _where(o)
+        message = f"KPI test '{o.test.name}' failed:\n{_detail(o)}"
+        lines.append(f"::error file={escape_property(where.file or '')},line={where.line},"
+                     f"col={where.column},title={escape_property('kpi-test')}::"
+                     f"{escape_data(message)}")
+    lines.append(summary(outcomes, seconds))
+    return "\n".join(lines)
+
+
+def junit(outcomes: Sequence[Outcome], seconds: float) -> str:
+    from xml.sax.saxutils import escape, quoteattr
+
+    failures = sum(bool(o.failures) and not o.error for o in outcomes)
+    errors = sum(bool(o.error) for o in outcomes)
+    out = ['<?xml version="1.0" encoding="UTF-8"?>',
+           f'<testsuites name="kpiframe test" tests="{len(outcomes)}" failures="{failures}" '
+           f'errors="{errors}" time="{seconds:.3f}">',
+           f'  <testsuite name="kpiframe test" tests="{len(outcomes)}" failures="{failures}" '
+           f'errors="{errors}" skipped="0" time="{seconds:.3f}" id="0">']
+    for o in outcomes:
+        out.append(f"    <testcase name={quoteattr(o.test.name)} classname={quoteattr(o.test.file)}"
+                   f' time="{o.seconds:.3f}">')
+        if o.error:
+            out.append(f"      <error message={quoteattr(o.error[0].message)} "
+                       f"type={quoteattr(o.error[0].rule)}>{escape(_detail(o))}</error>")
+        elif o.failures:
+            out.append(f"      <failure message={quoteattr(o.failures[0].splitlines()[0])} "
+                       f'type="kpi-test">{escape(_detail(o))}</failure>')
+        out.append("    </testcase>")
+    out.append("  </testsuite>")
+    out.append("</testsuites>")
+    return "\n".join(out)
+
+
+FORMATS = {"text": text, "json": as_json, "github": github, "junit": junit}
