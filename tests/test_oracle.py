@@ -84,11 +84,11 @@ def canonical_tables(platform_rows: dict[str, list[dict[str, Any]]]) -> dict[str
     return tables
 
 
-@pytest.fixture(scope="module", params=ENGINES)
+@pytest.fixture(scope="module", params=[
+    pytest.param(name, marks=getattr(pytest.mark, name)) if name in ("postgres", "spark")
+    else name for name in ENGINES])
 def engine(request: pytest.FixtureRequest,
            tmp_path_factory: pytest.TempPathFactory) -> EngineUnderTest:
-    if request.param in ("postgres", "spark"):
-        request.applymarker(getattr(pytest.mark, request.param))
     under_test = engine_under_test(request.param, request, tmp_path_factory)
     for platform, tables in DATA.items():
         under_test.load(platform, canonical_tables(tables))
