@@ -80,7 +80,8 @@ def _source(
     description: str,
     *fields: Field,
 ) -> Source:
-    all_fields = (Field("platform", "text", "dimension", "the platform the row comes from"), *fields)
+    platform = Field("platform", "text", "dimension", "the platform the row comes from")
+    all_fields = (platform, *fields)
     return Source(name, key, time, {f.name: f for f in all_fields}, description)
 
 

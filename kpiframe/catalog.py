@@ -270,7 +270,8 @@ def load_catalog(
     plugins: Sequence[str] = (),
 ) -> Catalog:
     """Load KPI definitions (files or folders; default: the project's `definitions`)."""
-    proj = project if isinstance(project, Project) else load_project(project)
+    proj = project if isinstance(project, Project) else load_project(
+        os.fspath(project) if project is not None else None)
     registry = load_registry((*proj.plugins, *plugins))
     problems: list[Problem] = []
     if paths is None:

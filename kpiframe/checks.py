@@ -36,7 +36,7 @@ def expr_location(kpi: Kpi, key: str, text: str, offset: int) -> Location:
     if style in ("|", ">"):
         before = text[:offset]
         line = pos.line + 1 + before.count("\n")
-        indent = kpi.key_loc(key).column + 2
+        indent = (kpi.key_loc(key).column or 1) + 2
         return Location(kpi.file, line, indent + len(before.rsplit("\n", 1)[-1]))
     if "\n" in text[:offset]:
         return Location(kpi.file, pos.line, pos.column)
@@ -347,7 +347,8 @@ def cycles(kpis: dict[str, Kpi]) -> list[Problem]:
         path: list[str] = []
         stack: list[tuple[str, Iterator[str]]] = []
 
-        def push(name: str) -> None:
+        def push(name: str, path: list[str] = path,
+                 stack: list[tuple[str, Iterator[str]]] = stack) -> None:
             state[name] = 1
             path.append(name)
             stack.append((name, iter(r for r in kpis[name].refs if r in kpis)))

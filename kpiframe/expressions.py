@@ -19,7 +19,7 @@ from sqlglot.errors import ParseError, TokenError
 from kpiframe.problems import did_you_mean
 
 #: node types a row expression may contain besides columns, literals and functions below
-_ROW_NODES: tuple[type[exp.Expression], ...] = (
+_ROW_NODES: tuple[type[exp.Expr], ...] = (
     exp.Column, exp.Identifier, exp.Literal, exp.Boolean, exp.Null, exp.Paren, exp.Neg,
     exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod,
     exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE,
@@ -28,7 +28,7 @@ _ROW_NODES: tuple[type[exp.Expression], ...] = (
 )
 
 #: scalar functions allowed in row expressions, by the name users write
-ROW_FUNCTIONS: dict[str, type[exp.Expression]] = {
+ROW_FUNCTIONS: dict[str, type[exp.Expr]] = {
     "coalesce": exp.Coalesce, "nullif": exp.Nullif, "abs": exp.Abs, "round": exp.Round,
     "least": exp.Least, "greatest": exp.Greatest, "floor": exp.Floor, "ceil": exp.Ceil,
     "lower": exp.Lower, "upper": exp.Upper, "length": exp.Length, "trim": exp.Trim,
@@ -37,11 +37,11 @@ ROW_FUNCTIONS: dict[str, type[exp.Expression]] = {
 }
 
 #: derived KPIs: KPI names, numbers, + - * /, parentheses and these functions
-_DERIVED_NODES: tuple[type[exp.Expression], ...] = (
+_DERIVED_NODES: tuple[type[exp.Expr], ...] = (
     exp.Column, exp.Identifier, exp.Literal, exp.Paren, exp.Neg,
     exp.Add, exp.Sub, exp.Mul, exp.Div,
 )
-DERIVED_FUNCTIONS: dict[str, type[exp.Expression]] = {
+DERIVED_FUNCTIONS: dict[str, type[exp.Expr]] = {
     "coalesce": exp.Coalesce, "nullif": exp.Nullif, "abs": exp.Abs, "round": exp.Round,
     "least": exp.Least, "greatest": exp.Greatest,
 }
@@ -82,14 +82,14 @@ class Expr:
     """A checked expression. `names` are the columns (or KPIs) it refers to, in order."""
 
     text: str
-    tree: exp.Expression
+    tree: exp.Expr
     names: tuple[str, ...]
 
-    def copy_tree(self) -> exp.Expression:
+    def copy_tree(self) -> exp.Expr:
         return self.tree.copy()
 
 
-def _offset(node: exp.Expression) -> int:
+def _offset(node: exp.Expr) -> int:
     for candidate in (node, *node.walk()):
         meta = getattr(candidate, "_meta", None) or {}
         if "start" in meta:
@@ -97,7 +97,7 @@ def _offset(node: exp.Expression) -> int:
     return 0
 
 
-def _statement_offset(text: str, node: exp.Expression) -> int:
+def _statement_offset(text: str, node: exp.Expr) -> int:
     """Subqueries and statements start at their keyword, which carries no position."""
     if isinstance(node, exp.Table):
         return _offset(node)
@@ -106,7 +106,7 @@ def _statement_offset(text: str, node: exp.Expression) -> int:
     return found if found >= 0 else 0
 
 
-def _describe(node: exp.Expression) -> str:
+def _describe(node: exp.Expr) -> str:
     if isinstance(node, (exp.Select, exp.Subquery, exp.Union, exp.Exists)):
         return "a subquery"
     if isinstance(node, exp.Table):
@@ -124,14 +124,14 @@ def _describe(node: exp.Expression) -> str:
     return f"'{node.key}'"
 
 
-def _function_name(node: exp.Expression) -> str:
+def _function_name(node: exp.Expr) -> str:
     if isinstance(node, exp.Anonymous):
         return str(node.name).lower()
     return str(node.sql_name()).lower() if isinstance(node, exp.Func) else node.key
 
 
 @lru_cache(maxsize=65536)
-def _parse(text: str) -> exp.Expression:
+def _parse(text: str) -> exp.Expr:
     try:
         statements = sqlglot.parse(text)
     except (ParseError, TokenError) as error:
@@ -161,9 +161,9 @@ def _line_col_to_offset(text: str, line: int, col: int) -> int:
 
 def _check(
     text: str,
-    tree: exp.Expression,
-    nodes: tuple[type[exp.Expression], ...],
-    functions: dict[str, type[exp.Expression]],
+    tree: exp.Expr,
+    nodes: tuple[type[exp.Expr], ...],
+    functions: dict[str, type[exp.Expr]],
     names: Collection[str] | None,
     what: str,
     hint: str,
@@ -184,7 +184,7 @@ def _check(
             if name not in seen:
                 seen.append(name)
             continue
-        if isinstance(node, _STATEMENTS + (exp.Select, exp.Subquery, exp.Table, exp.Exists)):
+        if isinstance(node, (*_STATEMENTS, exp.Select, exp.Subquery, exp.Table, exp.Exists)):
             raise ExprError("expr-forbidden",
                             f"{_describe(node)} is not allowed in an expression",
                             _statement_offset(text, node),
@@ -223,7 +223,7 @@ def _check(
     return tuple(seen)
 
 
-def _normalise(tree: exp.Expression) -> exp.Expression:
+def _normalise(tree: exp.Expr) -> exp.Expr:
     """Unquoted identifiers are case-insensitive: lower-case them, then quote everything."""
     for column in tree.find_all(exp.Column):
         ident = column.this
@@ -256,5 +256,5 @@ def kpi_expr(text: str) -> Expr:
     return _kpi_expr(text)
 
 
-def names_of(tree: exp.Expression) -> list[str]:
+def names_of(tree: exp.Expr) -> list[str]:
     return [c.name for c in tree.find_all(exp.Column)]

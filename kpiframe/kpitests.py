@@ -35,17 +35,9 @@ class KpiTest:
     node: YMap
 
     def loc(self, *path: Any) -> Location:
-        node: Any = self.node
-        pos = node.pos
-        for step in path:
-            if isinstance(node, dict) and step in node:
-                pos = node.value_pos.get(step, pos)
-                node = node[step]
-            elif isinstance(node, list) and isinstance(step, int) and step < len(node):
-                pos = node.item_pos[step]
-                node = node[step]
-            else:
-                break
+        from kpiframe.schema import position
+
+        pos = position(self.node, path) or self.node.pos
         return Location(self.file, pos.line, pos.column)
 
     @property
@@ -254,14 +246,14 @@ def _same(expected: Any, actual: Any, tolerance: float) -> bool:
     if expected is None or actual is None:
         return expected is None and actual is None
     if isinstance(expected, bool) or isinstance(actual, bool):
-        return expected == actual
+        return bool(expected == actual)
     if isinstance(expected, (int, float)) and isinstance(actual, (int, float)):
         return math.isclose(float(expected), float(actual), rel_tol=0, abs_tol=tolerance) or \
             float(expected) == float(actual)
     if isinstance(actual, dt.date) and isinstance(expected, str):
         return actual.isoformat() == expected
     if isinstance(expected, dt.datetime) and isinstance(actual, dt.date):
-        return expected.date() == actual
+        return bool(expected.date() == actual)
     return bool(expected == actual)
 
 
@@ -291,7 +283,7 @@ def compare(expected: list[dict[str, Any]], actual: list[dict[str, Any]],
                             f"that the result does not (columns: {', '.join(columns)})")
     if failures:
         return failures
-    for index, (want, got) in enumerate(zip(expected, actual)):
+    for index, (want, got) in enumerate(zip(expected, actual, strict=False)):
         diffs = [f"{k}: expected {show(v)}, got {show(got.get(k))}"
                  for k, v in want.items() if not _same(v, got.get(k), tolerance)]
         if diffs:

@@ -49,8 +49,10 @@ class Select:
     @cached_property
     def fields(self) -> tuple[str, ...]:
         import sqlglot
+        from sqlglot import exp
 
         tree = sqlglot.parse_one(self.sql, read=self.dialect)
+        assert isinstance(tree, exp.Query), "a Select binding must be a query"
         return tuple(name.lower() for name in tree.named_selects)
 
 

@@ -132,7 +132,7 @@ class Registry:
     def load_module(self, dotted: str, source: str) -> None:
         try:
             module = importlib.import_module(dotted)
-        except BaseException as exc:  # noqa: BLE001 - SystemExit in a plugin is still its bug
+        except BaseException as exc:
             if isinstance(exc, KeyboardInterrupt):
                 raise
             self.failures.append(PluginFailure(dotted, "import", _describe(exc)))
@@ -158,7 +158,7 @@ class Registry:
                 continue
             try:
                 module = ep.load()
-            except BaseException as exc:  # noqa: BLE001
+            except BaseException as exc:
                 if isinstance(exc, KeyboardInterrupt):
                     raise
                 self.failures.append(PluginFailure(ep.name, "import", _describe(exc)))

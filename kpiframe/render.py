@@ -57,7 +57,7 @@ def table(rows: Sequence[dict[str, Any]], columns: Sequence[str], title: str | N
 
     def line(values: Sequence[str]) -> str:
         parts = [
-            v.rjust(w) if r else v.ljust(w) for v, w, r in zip(values, widths, right)
+            v.rjust(w) if r else v.ljust(w) for v, w, r in zip(values, widths, right, strict=True)
         ]
         return "  ".join(parts).rstrip()
 

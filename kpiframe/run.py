@@ -30,12 +30,12 @@ class Rows(list[dict[str, Any]]):
         self.columns = columns
 
     def to_pandas(self) -> Any:
-        import pandas
+        import pandas  # type: ignore[import-untyped, import-not-found, unused-ignore]
 
         return pandas.DataFrame(list(self), columns=self.columns)
 
     def to_polars(self) -> Any:
-        import polars
+        import polars  # type: ignore[import-not-found, unused-ignore]
 
         return polars.DataFrame(list(self), schema=self.columns, orient="row")
 
@@ -132,7 +132,6 @@ def run(catalog: Catalog, request: Request, url: str,
             con.close()
     names = [n for n, _ in compiled.columns]
     kinds = [k for _, k in compiled.columns]
-    rows = [
-        {n: normalise(v, k) for n, v, k in zip(names, row, kinds)} for row in result.rows
-    ]
+    rows = [{n: normalise(v, k) for n, v, k in zip(names, row, kinds, strict=True)}
+            for row in result.rows]
     return Rows(rows, names)

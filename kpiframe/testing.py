@@ -103,7 +103,7 @@ def read_source(
         .order_by(*(exp.column(exp.to_identifier(k, quoted=True)) for k in src.key))
     )
     result = connection.execute(query.sql(dialect=connection.dialect, identify=True))
-    return [dict(zip(result.columns, row)) for row in result.rows]
+    return [dict(zip(result.columns, row, strict=True)) for row in result.rows]
 
 
 def canonical_columns(source: str) -> list[tuple[str, str]]:

@@ -195,10 +195,11 @@ def load(text: str | bytes, file: str) -> tuple[Any, list[Problem]]:
             )
         ]
     if isinstance(text, bytes):
+        raw = text
         try:
-            text = text.decode("utf-8")
+            text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            line = text[: exc.start].count(b"\n") + 1
+            line = raw[: exc.start].count(b"\n") + 1
             return None, [
                 Problem.at(
                     Location(file, line, 1),

@@ -328,6 +328,7 @@ def test_diff_affected_through_a_dependency(tmp_path: Path) -> None:
     assert report["changes"][0]["values"] == {"platforms": {"base": None, "head": ["alpha"]}}
     code, out = invoke(tmp_path, "diff", str(tmp_path / "base"), str(tmp_path / "head"),
                        "--format", "markdown")
+    assert code == 0
     assert out.splitlines()[:3] == [
         "### kpiframe: 2 KPI(s) differ, 2 can change numbers", "", "**Changed**"]
     assert "| `impressions` | `platforms` | — | [\"alpha\"] | yes |" in out

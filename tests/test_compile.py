@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -40,13 +41,14 @@ SHAPES = {
 
 
 @pytest.fixture(scope="module")
-def catalog(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
-    os.environ["KPIFRAME_LOAD_PLUGINS"] = ""
+def catalog(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Catalog]:
     from kpiframe.plugins import clear_cache
 
-    clear_cache()
-    return load_catalog(HERE / "oracle" / "catalog.yaml",
-                        project=tmp_path_factory.mktemp("project"), plugins=["testplatforms"])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("KPIFRAME_LOAD_PLUGINS", "")
+        clear_cache()
+        yield load_catalog(HERE / "oracle" / "catalog.yaml",
+                           project=tmp_path_factory.mktemp("project"), plugins=["testplatforms"])
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)
@@ -76,13 +78,15 @@ def test_engine_sql_parses_back_to_the_same_tree(catalog: Catalog, dialect: str,
 
 def test_output_is_byte_identical_across_processes(tmp_path: Path) -> None:
     """Set iteration order changes with PYTHONHASHSEED; the SQL must not."""
+    plugins, catalog = str(HERE / "plugins"), str(HERE / "oracle" / "catalog.yaml")
     script = (
-        "import os, sys; sys.path.insert(0, %r); os.environ['KPIFRAME_LOAD_PLUGINS'] = ''\n"
+        f"import os, sys; sys.path.insert(0, {plugins!r}); "
+        "os.environ['KPIFRAME_LOAD_PLUGINS'] = ''\n"
         "from kpiframe import load_catalog\n"
-        "c = load_catalog(%r, project=%r, plugins=['testplatforms'])\n"
+        f"c = load_catalog({catalog!r}, project={str(tmp_path)!r}, plugins=['testplatforms'])\n"
         "names = [k for k in c.kpis]\n"
         "print(c.compile(names, grain='week', by=['platform'], start='2024-01-10'))\n"
-    ) % (str(HERE / "plugins"), str(HERE / "oracle" / "catalog.yaml"), str(tmp_path))
+    )
     outputs = set()
     for seed in ("0", "1", "12345"):
         env = {**os.environ, "PYTHONHASHSEED": seed}

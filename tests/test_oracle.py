@@ -103,7 +103,7 @@ def catalog(tmp_path: Path) -> Catalog:
 
 def assert_same(actual: list[dict[str, Any]], expected: list[dict[str, Any]]) -> None:
     assert len(actual) == len(expected), (len(actual), len(expected))
-    for index, (got, want) in enumerate(zip(actual, expected)):
+    for index, (got, want) in enumerate(zip(actual, expected, strict=True)):
         assert list(got) == list(want), f"row {index}: columns differ"
         for key, value in want.items():
             other = got[key]

@@ -218,7 +218,7 @@ def test_an_engine_plugin_runs_queries(project: Path) -> None:
                        "query", "likes", "--engine", url, "--format", "json")
     assert code == 0, out
     assert json.loads(out) == [{"likes": 17}]
-    assert aliasengine.CONNECTIONS == [url]
+    assert [url] == aliasengine.CONNECTIONS
     registry = load_registry(["aliasengine"])
     assert registry.engines["alias"].dialect == "duckdb"
     assert "kpiframe_engines" in next(p for p in registry.plugins if p.name == "aliasengine").hooks

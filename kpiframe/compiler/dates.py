@@ -24,32 +24,32 @@ STEP = {
 }
 
 
-def _sqlite_date(*args: exp.Expression | str) -> exp.Expression:
+def _sqlite_date(*args: exp.Expr | str) -> exp.Expr:
     return exp.Anonymous(
         this="DATE",
-        expressions=[a if isinstance(a, exp.Expression) else exp.Literal.string(a) for a in args],
+        expressions=[a if isinstance(a, exp.Expr) else exp.Literal.string(a) for a in args],
     )
 
 
-def _int(value: int | exp.Expression) -> exp.Expression:
+def _int(value: int | exp.Expr) -> exp.Expr:
     return exp.Literal.number(value) if isinstance(value, int) else value
 
 
-def to_date(value: exp.Expression, dialect: str) -> exp.Expression:
+def to_date(value: exp.Expr, dialect: str) -> exp.Expr:
     """A date or timestamp (UTC) as a DATE."""
     if dialect == "sqlite":
         return _sqlite_date(value)
     return exp.cast(value, exp.DataType.Type.DATE)
 
 
-def literal(day: dt.date, dialect: str) -> exp.Expression:
+def literal(day: dt.date, dialect: str) -> exp.Expr:
     text = exp.Literal.string(day.isoformat())
     if dialect == "sqlite":
         return text  # SQLite compares ISO dates as text; DATE('..') would be the same string
     return exp.cast(text, exp.DataType.Type.DATE)
 
 
-def trunc(day: exp.Expression, grain: str, dialect: str) -> exp.Expression:
+def trunc(day: exp.Expr, grain: str, dialect: str) -> exp.Expr:
     """The first day of the period containing `day` (weeks start on Monday, ISO)."""
     if grain == "day":
         return day
@@ -73,11 +73,11 @@ def trunc(day: exp.Expression, grain: str, dialect: str) -> exp.Expression:
             ],
         )
         return _sqlite_date(day, "start of month", back)
-    truncated = exp.DateTrunc(this=day, unit=exp.var(grain.upper()))
+    truncated = exp.DateTrunc(this=day, unit=exp.var(grain.upper()))  # type: ignore[no-untyped-call]
     return exp.cast(truncated, exp.DataType.Type.DATE)
 
 
-def add(day: exp.Expression, n: int | exp.Expression, unit: str, dialect: str) -> exp.Expression:
+def add(day: exp.Expr, n: int | exp.Expr, unit: str, dialect: str) -> exp.Expr:
     """`day` plus n DAYs or MONTHs; months clamp to the month's end (Mar 31 - 1 month = Feb 29)."""
     unit = unit.upper()
     count = _int(n)
@@ -105,7 +105,7 @@ def add(day: exp.Expression, n: int | exp.Expression, unit: str, dialect: str) -
     )
 
 
-def shift(day: exp.Expression, periods: int, grain: str, dialect: str) -> exp.Expression:
+def shift(day: exp.Expr, periods: int, grain: str, dialect: str) -> exp.Expr:
     """`day` moved by a whole number of periods of `grain` (negative: back)."""
     if periods == 0:
         return day
@@ -113,7 +113,7 @@ def shift(day: exp.Expression, periods: int, grain: str, dialect: str) -> exp.Ex
     return add(day, periods * size, unit, dialect)
 
 
-def period_end(start: exp.Expression, grain: str, dialect: str) -> exp.Expression:
+def period_end(start: exp.Expr, grain: str, dialect: str) -> exp.Expr:
     """The last day of the period that starts on `start`."""
     if grain == "day":
         return start

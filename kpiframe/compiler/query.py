@@ -55,7 +55,7 @@ def col(name: str, table: str | None = None) -> exp.Column:
     return exp.column(quoted(name), table=quoted(table) if table else None)
 
 
-def safe_div(numerator: exp.Expression, denominator: exp.Expression) -> exp.Expression:
+def safe_div(numerator: exp.Expr, denominator: exp.Expr) -> exp.Expr:
     """Divide as doubles; a zero or NULL denominator gives NULL on every engine."""
     return exp.Div(
         this=exp.cast(numerator, DOUBLE),
@@ -63,14 +63,14 @@ def safe_div(numerator: exp.Expression, denominator: exp.Expression) -> exp.Expr
     )
 
 
-def _and(*conditions: exp.Expression | None) -> exp.Expression | None:
+def _and(*conditions: exp.Expr | None) -> exp.Expr | None:
     present = [c for c in conditions if c is not None]
     if not present:
         return None
     return exp.and_(*present) if len(present) > 1 else present[0]
 
 
-def _null_safe_eq(left: exp.Expression, right: exp.Expression) -> exp.Expression:
+def _null_safe_eq(left: exp.Expr, right: exp.Expr) -> exp.Expr:
     return exp.NullSafeEQ(this=left, expression=right)
 
 
@@ -80,8 +80,8 @@ class Measure:
 
     kpi: Simple | Weighted
     agg: str
-    value: exp.Expression | None  # None: COUNT(*)
-    condition: exp.Expression | None
+    value: exp.Expr | None  # None: COUNT(*)
+    condition: exp.Expr | None
     current: bool = False  # needed for rows in range
     whole: bool = False  # needed for whole periods (a change's earlier side)
     daily: bool = False  # needed per day (a cumulative's input)
@@ -112,7 +112,7 @@ class Builder:
 
     # -- period arithmetic -------------------------------------------------------------------
 
-    def earlier(self, period: exp.Expression, offset: Offset) -> exp.Expression:
+    def earlier(self, period: exp.Expr, offset: Offset) -> exp.Expr:
         assert self.grain is not None
         if isinstance(offset, int):
             return dates.shift(period, -offset, self.grain, self.dialect)
@@ -130,8 +130,8 @@ class Builder:
                 period = dates.py_trunc(dates.py_add(period, -count, unit), self.grain)
         return period
 
-    def chain_period(self, chain: Chain) -> exp.Expression:
-        period: exp.Expression = col("period", "base")
+    def chain_period(self, chain: Chain) -> exp.Expr:
+        period: exp.Expr = col("period", "base")
         for offset in chain:
             period = self.earlier(period, offset)
         return period
@@ -161,7 +161,7 @@ class Builder:
                 scan.platforms = None
             else:
                 scan.platforms.update(kpi.platforms)
-        value: exp.Expression | None
+        value: exp.Expr | None
         if isinstance(kpi, Weighted):
             value = self.weighted_value(kpi, scan)
             agg = "sum"
@@ -176,7 +176,7 @@ class Builder:
         scan.measures[kpi.name] = measure
         return measure
 
-    def weighted_value(self, kpi: Weighted, scan: SourceScan) -> exp.Expression:
+    def weighted_value(self, kpi: Weighted, scan: SourceScan) -> exp.Expr:
         interactions = kpi.interactions or scan.source.interactions
         interactions = tuple(i for i in interactions if i in scan.source.interactions)
         scan.fields.update(interactions)
@@ -191,20 +191,21 @@ class Builder:
                 for i in interactions
             )
 
-        def combination(weights: tuple[float, ...]) -> exp.Expression:
-            terms: list[exp.Expression] = []
-            for name, weight in zip(interactions, weights):
+        def combination(weights: tuple[float, ...]) -> exp.Expr:
+            terms: list[exp.Expr] = []
+            for name, weight in zip(interactions, weights, strict=True):
                 if weight == 0:
                     continue
-                term = exp.Coalesce(this=col(name), expressions=[exp.Literal.number(0)])
+                term: exp.Expr = exp.Coalesce(this=col(name),
+                                              expressions=[exp.Literal.number(0)])
                 if weight != 1:
                     term = exp.Mul(this=_number(weight), expression=term)
                 terms.append(term)
             if not terms:
                 return exp.Literal.number(0)
             total = terms[0]
-            for term in terms[1:]:
-                total = exp.Add(this=total, expression=term)
+            for extra in terms[1:]:
+                total = exp.Add(this=total, expression=extra)
             return total
 
         per_platform = {p: weights_for(p) for p in platforms}
@@ -238,14 +239,14 @@ class Builder:
 
     # -- values ------------------------------------------------------------------------
 
-    def value(self, name: str, chain: Chain = ()) -> exp.Expression:
+    def value(self, name: str, chain: Chain = ()) -> exp.Expr:
         kpi = self.kpis[name]
         result = self._value(kpi, chain)
         if kpi.fill_nulls_with is not None:
             result = exp.Coalesce(this=result, expressions=[_number(kpi.fill_nulls_with)])
         return result
 
-    def _value(self, kpi: Kpi, chain: Chain) -> exp.Expression:
+    def _value(self, kpi: Kpi, chain: Chain) -> exp.Expr:
         if isinstance(kpi, (Simple, Weighted)):
             measure = self.measure(kpi)
             whole = bool(chain) and self.lookback
@@ -256,18 +257,17 @@ class Builder:
             scan = self.scans[kpi.source]
             scan.chains.add(chain)
             alias = self.relation(f"agg_{kpi.source}", chain)
-            column: exp.Expression = col(("w_" if whole else "m_") + kpi.name, alias)
+            column: exp.Expr = col(("w_" if whole else "m_") + kpi.name, alias)
             if measure.agg in ("count", "count_distinct"):
                 column = exp.Coalesce(this=column, expressions=[exp.Literal.number(0)])
             return column
         if isinstance(kpi, Ratio):
             if kpi.average_over:
-                entry = self.avgs.setdefault(kpi.name, (kpi, set()))
-                entry[1].add(chain)
+                self.avgs.setdefault(kpi.name, (kpi, set()))[1].add(chain)
                 for part in (kpi.numerator, kpi.denominator):
                     self.scan(self.kpis[part].source).chains.add(chain)  # type: ignore[attr-defined]
                 alias = self.relation(f"avg_{kpi.name}", chain)
-                result = col("w" if chain and self.lookback else "v", alias)
+                result: exp.Expr = col("w" if chain and self.lookback else "v", alias)
             else:
                 result = safe_div(self.value(kpi.numerator, chain),
                                   self.value(kpi.denominator, chain))
@@ -277,8 +277,7 @@ class Builder:
         if isinstance(kpi, Derived):
             return self.lower(kpi_expr(kpi.expr).copy_tree(), chain)
         if isinstance(kpi, Cumulative):
-            entry = self.cums.setdefault(kpi.name, (kpi, set()))
-            entry[1].add(chain)
+            self.cums.setdefault(kpi.name, (kpi, set()))[1].add(chain)
             inner = self.kpis[kpi.of]
             assert isinstance(inner, (Simple, Weighted))
             self.measure(inner).daily = True
@@ -299,7 +298,7 @@ class Builder:
             expression=exp.Literal.number(100),
         )
 
-    def lower(self, node: exp.Expression, chain: Chain) -> exp.Expression:
+    def lower(self, node: exp.Expr, chain: Chain) -> exp.Expr:
         """A derived KPI's expression with KPI names replaced by their values and every
         division made safe. Built bottom-up so no replaced subtree is visited twice."""
         if isinstance(node, exp.Column):
@@ -307,10 +306,10 @@ class Builder:
         if isinstance(node, exp.Div):
             return safe_div(self.lower(node.this, chain), self.lower(node.expression, chain))
         for key, child in list(node.args.items()):
-            if isinstance(child, exp.Expression):
+            if isinstance(child, exp.Expr):
                 node.set(key, self.lower(child, chain))
             elif isinstance(child, list):
-                node.set(key, [self.lower(c, chain) if isinstance(c, exp.Expression) else c
+                node.set(key, [self.lower(c, chain) if isinstance(c, exp.Expr) else c
                                for c in child])
         if isinstance(node, exp.Round) and self.dialect == "postgres":
             # PostgreSQL rounds only NUMERIC to a number of digits
@@ -336,7 +335,7 @@ class Builder:
             bindings.append((name, binding, active.schema))
         relation = source_relation(src, bindings, fields, self.dialect)
         day = dates.to_date(col(src.time), self.dialect)
-        columns: list[exp.Expression] = [col(f) for f in fields]
+        columns: list[exp.Expr] = [col(f) for f in fields]
         columns.append(exp.alias_(col(src.time), quoted("_t")))
         columns.append(exp.alias_(day.copy(), quoted("_day")))
         grain = "day" if daily else self.grain
@@ -345,7 +344,7 @@ class Builder:
                                       quoted("period")))
         query = exp.select(*columns).from_(
             exp.Subquery(this=relation, alias=exp.TableAlias(this=quoted("s"))))
-        conditions: list[exp.Expression | None] = []
+        conditions: list[exp.Expr | None] = []
         if lower is not None:
             conditions.append(exp.GTE(this=day.copy(), expression=dates.literal(lower,
                                                                                self.dialect)))
@@ -359,7 +358,7 @@ class Builder:
             query = query.where(condition)
         return query
 
-    def in_range(self) -> exp.Expression:
+    def in_range(self) -> exp.Expr:
         assert self.req.start is not None
         return exp.GTE(this=col("_day"), expression=dates.literal(self.req.start, self.dialect))
 
@@ -376,15 +375,12 @@ class Builder:
         """The aggregate CTE of one source: a row per (period, dims), a column per KPI."""
         measures = [m for m in scan.measures.values() if (m.daily if daily else
                                                             (m.current or m.whole))]
-        if daily:
-            lower = self.day_lower(scan)
-        else:
-            lower = self.agg_lower(scan)
+        lower = self.day_lower(scan) if daily else self.agg_lower(scan)
         rows = self.rows(scan, lower, daily)
         grain = "day" if daily else self.grain
         # current-period columns exclude rows before --from when the scan reaches further back
         reaches_back = self.req.start is not None and lower != self.req.start
-        variants: list[tuple[str, Measure, exp.Expression | None]] = []
+        variants: list[tuple[str, Measure, exp.Expr | None]] = []
         for m in measures:
             if daily:
                 variants.append(("m_", m, m.condition))
@@ -397,9 +393,9 @@ class Builder:
         partition = [col(k) for k in scan.source.entity]
         if grain is not None:
             partition.append(col("period"))
-        windows: list[exp.Expression] = []
-        selects: list[exp.Expression] = []
-        group: list[exp.Expression] = []
+        windows: list[exp.Expr] = []
+        selects: list[exp.Expr] = []
+        group: list[exp.Expr] = []
         if grain is not None:
             selects.append(col("period"))
             group.append(col("period"))
@@ -415,7 +411,7 @@ class Builder:
                        if reaches_back else exp.Count(this=exp.Star()))
             selects.append(exp.alias_(present, quoted("_n")))
             selects.append(exp.alias_(exp.Max(this=col("_day")), quoted("_last")))
-        source: exp.Expression = exp.Subquery(this=rows, alias=exp.TableAlias(this=quoted("r")))
+        source: exp.Expr = exp.Subquery(this=rows, alias=exp.TableAlias(this=quoted("r")))
         if windows:
             inner = exp.select(exp.Star(), *windows).from_(source)
             source = exp.Subquery(this=inner, alias=exp.TableAlias(this=quoted("w")))
@@ -427,15 +423,23 @@ class Builder:
     def aggregate_expr(
         self,
         m: Measure,
-        condition: exp.Expression | None,
+        condition: exp.Expr | None,
         name: str,
-        windows: list[exp.Expression],
-        partition: list[exp.Expression],
-    ) -> exp.Expression:
+        windows: list[exp.Expr],
+        partition: Sequence[exp.Expr],
+    ) -> exp.Expr:
         value = m.value.copy() if m.value is not None else None
 
-        def when(expr: exp.Expression, cond: exp.Expression | None) -> exp.Expression:
+        def when(expr: exp.Expr, cond: exp.Expr | None) -> exp.Expr:
             return expr if cond is None else exp.Case().when(cond.copy(), expr)
+
+        def latest_when(cond: exp.Expr | None) -> exp.Expr:
+            assert value is not None
+            has_value = exp.Not(this=exp.Is(this=exp.Paren(this=value.copy()),
+                                            expression=exp.null()))
+            full = _and(cond.copy() if cond is not None else None, has_value)
+            assert full is not None
+            return exp.Case().when(full, col("_t"))
 
         if m.agg == "count":
             if value is None and condition is None:
@@ -447,19 +451,18 @@ class Builder:
             return exp.Count(this=exp.Distinct(expressions=[when(value, condition)]))
         if m.agg == "last":
             latest = "_lt_" + name
-            has_value = exp.Not(this=exp.Is(this=exp.Paren(this=value.copy()), expression=exp.null()))
             windows.append(exp.alias_(
                 exp.Window(
-                    this=exp.Max(this=exp.Case().when(_and(condition and condition.copy(),
-                                                           has_value), col("_t"))),
+                    this=exp.Max(this=latest_when(condition)),
                     partition_by=[p.copy() for p in partition],
                 ),
                 quoted(latest),
             ))
             at_latest = exp.EQ(this=col("_t"), expression=col(latest))
             return exp.Sum(this=when(value, _and(at_latest, condition)))
-        func = {"sum": exp.Sum, "avg": exp.Avg, "min": exp.Min, "max": exp.Max}[m.agg]
-        return func(this=when(value, condition))
+        functions: dict[str, type[exp.Expr]] = {
+            "sum": exp.Sum, "avg": exp.Avg, "min": exp.Min, "max": exp.Max}
+        return functions[m.agg](this=when(value, condition))
 
     def day_lower(self, scan: SourceScan) -> dt.date | None:
         """How far back daily inputs of cumulative KPIs over this source must reach."""
@@ -495,15 +498,17 @@ class Builder:
         chains = [c for _, cs in self.cums.values() for c in cs]
         return min((self.py_earlier(lo, c) for c in chains), default=lo)
 
-    def literal_bounds(self) -> dict[str, exp.Expression | None]:
+    def literal_bounds(self) -> dict[str, exp.Expr | None]:
         """Bounds known at compile time, as literals; None where the data decides them.
 
         Known bounds are written into the SQL rather than read from a one-row CTE: Spark's
         join reordering fails an assertion on cross joins with a constant one-row relation.
         """
-        lit = lambda d: dates.literal(d, self.dialect)  # noqa: E731
+        def lit(day: dt.date) -> exp.Expr:
+            return dates.literal(day, self.dialect)
+
         grain = self.grain or "day"
-        found: dict[str, exp.Expression | None] = dict.fromkeys(
+        found: dict[str, exp.Expr | None] = dict.fromkeys(
             ("lo", "spine_lo", "last_day", "hi"))
         if self.req.start is not None:
             found["lo"] = lit(dates.py_trunc(self.req.start, grain))
@@ -513,7 +518,7 @@ class Builder:
             found["hi"] = lit(dates.py_trunc(self.req.end, grain))
         return found
 
-    def bound(self, name: str) -> exp.Expression:
+    def bound(self, name: str) -> exp.Expr:
         known = self.literal_bounds()[name]
         return known if known is not None else col(name, "b")
 
@@ -545,7 +550,7 @@ class Builder:
             exp.alias_(exp.Min(this=col("period")), quoted("lo")),
             exp.alias_(exp.Max(this=col("_last")), quoted("last_day")),
         ).from_(exp.Subquery(this=union, alias=exp.TableAlias(this=quoted("d"))))
-        columns = {
+        columns: dict[str, exp.Expr] = {
             "lo": col("lo", "d"),
             "spine_lo": col("lo", "d"),
             "last_day": col("last_day", "d"),
@@ -570,7 +575,7 @@ class Builder:
         digit_rows: exp.Query = exp.select(exp.alias_(exp.Literal.number(0), quoted("d")))
         for i in range(1, 10):
             digit_rows = exp.union(digit_rows, exp.select(exp.Literal.number(i)), distinct=False)
-        number: exp.Expression = col("d", "d0")
+        number: exp.Expr = col("d", "d0")
         for i in range(1, digits):
             number = exp.Add(this=number, expression=exp.Mul(
                 this=exp.Literal.number(10 ** i), expression=col("d", f"d{i}")))
@@ -581,11 +586,12 @@ class Builder:
                                        alias=exp.TableAlias(this=quoted(f"d{i}"))),
                              join_type="cross")
         unit, size = dates.STEP[self.grain]
-        step = exp.Mul(this=col("n", "n"), expression=exp.Literal.number(size)) \
-            if size != 1 else col("n", "n")
-        period = dates.add(self.bound("spine_lo"), step, unit, self.dialect)
+        step: exp.Expr = col("n", "n")
+        if size != 1:
+            step = exp.Mul(this=step, expression=exp.Literal.number(size))
+        first = dates.add(self.bound("spine_lo"), step, unit, self.dialect)
         periods = self.cross_bounds(
-            exp.select(exp.alias_(period, quoted("period"))).from_(
+            exp.select(exp.alias_(first, quoted("period"))).from_(
                 exp.Table(this=quoted("nums"), alias=exp.TableAlias(this=quoted("n")))),
             "spine_lo",
         ).where(exp.LT(this=col("n", "n"), expression=exp.Literal.number(count)))
@@ -617,7 +623,7 @@ class Builder:
         return union
 
     def base(self) -> exp.Select:
-        columns: list[exp.Expression] = []
+        columns: list[exp.Expr] = []
         if self.grain:
             columns.append(col("period", "s"))
         columns.extend(col(d, "k") for d in self.by)
@@ -645,10 +651,10 @@ class Builder:
         day = f"day_{inner.source}"
         d_period = col("period", "d")
         if self.grain:
-            as_of: exp.Expression = col("as_of", "s")
+            as_of: exp.Expr = col("as_of", "s")
         else:
             as_of = self.bound("last_day")
-        conditions: list[exp.Expression | None] = [exp.LTE(this=d_period, expression=as_of)]
+        conditions: list[exp.Expr | None] = [exp.LTE(this=d_period, expression=as_of)]
         if cum.window is not None:
             unit, count = cum.window.days_or_months
             conditions.append(exp.GT(
@@ -661,8 +667,8 @@ class Builder:
         for dim in self.by:
             conditions.append(_null_safe_eq(col(dim, "d"), col(dim, "k")))
         value = exp.alias_(exp.Sum(this=col("m_" + inner.name, "d")), quoted("v"))
-        columns: list[exp.Expression] = []
-        group: list[exp.Expression] = []
+        columns: list[exp.Expr] = []
+        group: list[exp.Expr] = []
         if self.grain:
             columns.append(col("period", "s"))
             group.append(col("period", "s"))
@@ -708,8 +714,8 @@ class Builder:
             lower = self.agg_lower(scan)
             rows = self.rows(scan, lower, daily=False)
             reaches_back = self.req.start is not None and lower != self.req.start
-            selects: list[exp.Expression] = []
-            group: list[exp.Expression] = []
+            selects: list[exp.Expr] = []
+            group: list[exp.Expr] = []
             if self.grain:
                 selects.append(col("period"))
                 group.append(col("period"))
@@ -717,7 +723,7 @@ class Builder:
             for dim in entity:
                 selects.append(col(dim))
                 group.append(col(dim))
-            windows: list[exp.Expression] = []
+            windows: list[exp.Expr] = []
             partition = [col(k) for k in scan.source.entity] + (
                 [col("period")] if self.grain else [])
             current = _and(measure.condition, self.in_range() if reaches_back else None)
@@ -726,7 +732,7 @@ class Builder:
             selects.append(exp.alias_(
                 self.aggregate_expr(measure, measure.condition, "w" + role, windows, partition),
                 quoted("w" + role)))
-            source: exp.Expression = exp.Subquery(this=rows,
+            source: exp.Expr = exp.Subquery(this=rows,
                                                   alias=exp.TableAlias(this=quoted("r")))
             if windows:
                 source = exp.Subquery(this=exp.select(exp.Star(), *windows).from_(source),
@@ -782,8 +788,8 @@ class Builder:
             ctes.append((f"cum_{name}", self.cumulative(cum)))
         ctes.append(("base", self.base()))
 
-        columns: list[exp.Expression] = []
-        order: list[exp.Expression] = []
+        columns: list[exp.Expr] = []
+        order: list[exp.Expr] = []
         if self.grain:
             columns.append(col("period", "base"))
             order.append(exp.Ordered(this=col("period", "base"), nulls_first=False))
@@ -794,7 +800,7 @@ class Builder:
             columns.append(exp.alias_(value, quoted(name)))
         query = exp.select(*columns).from_(quoted("base"))
         for (key, chain), alias in self.joins.items():
-            on: list[exp.Expression | None] = []
+            on: list[exp.Expr | None] = []
             if self.grain:
                 on.append(exp.EQ(this=col("period", alias), expression=self.chain_period(chain)))
             for dim in self.by:
@@ -809,7 +815,7 @@ class Builder:
         return query
 
 
-def _number(value: float) -> exp.Literal:
+def _number(value: float) -> exp.Expr:
     if float(value).is_integer():
         return exp.Literal.number(int(value))
     return exp.Literal.number(repr(float(value)))

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from kpiframe import canonical
 from kpiframe.compiler.dates import GRAINS
 from kpiframe.definitions import Change, Cumulative, Kpi, Simple, Weighted
-from kpiframe.expressions import ExprError, Expr, row_expr
+from kpiframe.expressions import Expr, ExprError, row_expr
 from kpiframe.problems import KpiframeError, Location, Problem, did_you_mean
 
 if TYPE_CHECKING:

@@ -29,11 +29,11 @@ SQL_TYPES = {
 
 
 @lru_cache(maxsize=4096)
-def _parse(sql: str, dialect: str) -> exp.Expression:
+def _parse(sql: str, dialect: str) -> exp.Expr:
     return sqlglot.parse_one(sql, read=dialect)
 
 
-def parse(sql: str, dialect: str) -> exp.Expression:
+def parse(sql: str, dialect: str) -> exp.Expr:
     """Parse a plugin's SQL once per process; callers get their own copy to mutate."""
     return _parse(sql, dialect).copy()
 
@@ -53,13 +53,13 @@ def table_ref(name: str, schema: str) -> exp.Table:
     )
 
 
-def _requote(node: exp.Expression) -> exp.Expression:
+def _requote(node: exp.Expr) -> exp.Expr:
     for ident in node.find_all(exp.Identifier):
         ident.set("quoted", True)
     return node
 
 
-def portable(tree: exp.Expression, dialect: str) -> exp.Expression:
+def portable(tree: exp.Expr, dialect: str) -> exp.Expr:
     """Rewrites where sqlglot's output for a target does not run there.
 
     Spark's DATE_ADD takes a number of days only; sqlglot prints `DATE_ADD(ts, INTERVAL '12'
@@ -68,7 +68,7 @@ def portable(tree: exp.Expression, dialect: str) -> exp.Expression:
     if dialect not in ("spark", "spark2", "databricks"):
         return tree
 
-    def fix(node: exp.Expression) -> exp.Expression:
+    def fix(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.DateAdd) and isinstance(node.expression, exp.Interval):
             return exp.Add(this=node.this, expression=node.expression)
         return node
@@ -76,7 +76,7 @@ def portable(tree: exp.Expression, dialect: str) -> exp.Expression:
     return tree.transform(fix, copy=False)
 
 
-def typed(value: exp.Expression, field: canonical.Field, dialect: str) -> exp.Expression:
+def typed(value: exp.Expr, field: canonical.Field, dialect: str) -> exp.Expr:
     if field.type == "timestamp":
         return value
     if field.type == "date":
@@ -84,7 +84,7 @@ def typed(value: exp.Expression, field: canonical.Field, dialect: str) -> exp.Ex
     return exp.cast(value, SQL_TYPES[field.type])
 
 
-def null_of(field: canonical.Field) -> exp.Expression:
+def null_of(field: canonical.Field) -> exp.Expr:
     return exp.cast(exp.null(), SQL_TYPES[field.type])
 
 
@@ -98,9 +98,9 @@ def platform_select(
 ) -> exp.Select:
     """One platform's rows of `source`, with exactly `fields` in that order."""
     provided = set(binding.fields)
-    columns: list[exp.Expression] = []
+    columns: list[exp.Expr] = []
     if isinstance(binding, Table):
-        frm: exp.Expression = table_ref(binding.table, schema)
+        frm: exp.Expr = table_ref(binding.table, schema)
         values = {f: portable(_requote(parse(binding.columns[f], binding.dialect)), dialect)
                   for f in provided}
     else:
@@ -114,7 +114,7 @@ def platform_select(
     for name in fields:
         field = source.fields[name]
         if name == "platform":
-            value: exp.Expression = exp.cast(exp.Literal.string(platform), SQL_TYPES["text"])
+            value: exp.Expr = exp.cast(exp.Literal.string(platform), SQL_TYPES["text"])
         elif name in values:
             value = typed(values[name], field, dialect)
         else:
@@ -126,7 +126,7 @@ def platform_select(
     return query
 
 
-def _is_cte(tree: exp.Expression, name: str) -> bool:
+def _is_cte(tree: exp.Expr, name: str) -> bool:
     return any(cte.alias == name for cte in tree.find_all(exp.CTE))
 
 

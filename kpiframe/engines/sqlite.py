@@ -58,7 +58,7 @@ class SQLiteConnection:
         self.con.execute(create_table_sql("sqlite", schema, table, columns))
         names = [n for n, _ in columns]
         kinds = [k for _, k in columns]
-        data = [tuple(_value(v, k) for v, k in zip(r, kinds)) for r in rows]
+        data = [tuple(_value(v, k) for v, k in zip(r, kinds, strict=True)) for r in rows]
         if data:
             self.con.executemany(insert_sql("sqlite", schema, table, names, "?"), data)
 

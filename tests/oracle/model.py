@@ -489,7 +489,7 @@ class Oracle:
                 row: Row = {}
                 if self.grain is not None:
                     row["period"] = period
-                row.update(dict(zip(self.req.by, key)))
+                row.update(dict(zip(self.req.by, key, strict=True)))
                 for name in self.req.kpis:
                     row[name] = self.value(name, period, key)
                 rows.append(row)
