@@ -68,8 +68,10 @@ def trunc(day: exp.Expr, grain: str, dialect: str) -> exp.Expr:
             this="PRINTF",
             expressions=[
                 exp.Literal.string("-%d months"),
-                exp.Mod(this=exp.Paren(this=exp.Sub(this=month, expression=exp.Literal.number(1))),
-                        expression=exp.Literal.number(3)),
+                exp.Mod(
+                    this=exp.Paren(this=exp.Sub(this=month, expression=exp.Literal.number(1))),
+                    expression=exp.Literal.number(3),
+                ),
             ],
         )
         return _sqlite_date(day, "start of month", back)
@@ -83,10 +85,11 @@ def add(day: exp.Expr, n: int | exp.Expr, unit: str, dialect: str) -> exp.Expr:
     count = _int(n)
     if dialect == "sqlite":
         if unit == "DAY":
-            return _sqlite_date(day, exp.Anonymous(
-                this="PRINTF", expressions=[exp.Literal.string("%+d days"), count]))
-        months = exp.Anonymous(this="PRINTF", expressions=[exp.Literal.string("%+d months"),
-                                                           count])
+            return _sqlite_date(
+                day,
+                exp.Anonymous(this="PRINTF", expressions=[exp.Literal.string("%+d days"), count]),
+            )
+        months = exp.Anonymous(this="PRINTF", expressions=[exp.Literal.string("%+d months"), count])
         # SQLite normalises Jan 31 + 1 month to Mar 2: go via the first of the month, clamp
         first = _sqlite_date(day, "start of month", months)
         last = _sqlite_date(day, "start of month", months, "+1 month", "-1 day")
@@ -97,8 +100,9 @@ def add(day: exp.Expr, n: int | exp.Expr, unit: str, dialect: str) -> exp.Expr:
             ),
             expression=exp.Literal.number(1),
         )
-        same_day = _sqlite_date(first, exp.Anonymous(
-            this="PRINTF", expressions=[exp.Literal.string("+%d days"), dom]))
+        same_day = _sqlite_date(
+            first, exp.Anonymous(this="PRINTF", expressions=[exp.Literal.string("+%d days"), dom])
+        )
         return exp.Anonymous(this="MIN", expressions=[same_day, last])
     return exp.cast(
         exp.DateAdd(this=day, expression=count, unit=exp.var(unit)), exp.DataType.Type.DATE

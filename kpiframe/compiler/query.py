@@ -67,7 +67,7 @@ def _and(*conditions: exp.Expr | None) -> exp.Expr | None:
     present = [c for c in conditions if c is not None]
     if not present:
         return None
-    return exp.and_(*present) if len(present) > 1 else present[0]
+    return exp.and_(*present, copy=False) if len(present) > 1 else present[0]
 
 
 def _null_safe_eq(left: exp.Expr, right: exp.Expr) -> exp.Expr:
@@ -154,8 +154,10 @@ class Builder:
             scan.fields.update(c.name for c in tree.find_all(exp.Column))
             condition = tree
         if kpi.platforms is not None:
-            condition = _and(condition, col("platform").isin(
-                *(exp.Literal.string(p) for p in kpi.platforms)))
+            condition = _and(
+                condition,
+                col("platform").isin(*(exp.Literal.string(p) for p in kpi.platforms), copy=False),
+            )
         if scan.platforms is not None:
             if kpi.platforms is None:
                 scan.platforms = None
@@ -180,15 +182,17 @@ class Builder:
         interactions = kpi.interactions or scan.source.interactions
         interactions = tuple(i for i in interactions if i in scan.source.interactions)
         scan.fields.update(interactions)
-        platforms = [p for p in self.platform_names(scan.source.name)
-                     if kpi.platforms is None or p in kpi.platforms]
+        platforms = [
+            p
+            for p in self.platform_names(scan.source.name)
+            if kpi.platforms is None or p in kpi.platforms
+        ]
 
         def weights_for(platform: str | None) -> tuple[float, ...]:
             defaults = self.catalog.platforms[platform].platform.weights if platform else {}
             own = kpi.platform_weights.get(platform, {}) if platform else {}
             return tuple(
-                float(own.get(i, kpi.weights.get(i, defaults.get(i, 1.0))))
-                for i in interactions
+                float(own.get(i, kpi.weights.get(i, defaults.get(i, 1.0)))) for i in interactions
             )
 
         def combination(weights: tuple[float, ...]) -> exp.Expr:
@@ -196,8 +200,7 @@ class Builder:
             for name, weight in zip(interactions, weights, strict=True):
                 if weight == 0:
                     continue
-                term: exp.Expr = exp.Coalesce(this=col(name),
-                                              expressions=[exp.Literal.number(0)])
+                term: exp.Expr = exp.Coalesce(this=col(name), expressions=[exp.Literal.number(0)])
                 if weight != 1:
                     term = exp.Mul(this=_number(weight), expression=term)
                 terms.append(term)
@@ -215,14 +218,16 @@ class Builder:
             return combination(weights)
         case = exp.Case()
         for platform, weights in per_platform.items():
-            case = case.when(col("platform").eq(exp.Literal.string(platform)),
-                             combination(weights))
+            case = case.when(
+                col("platform").eq(exp.Literal.string(platform)), combination(weights), copy=False
+            )
         return case
 
     def platform_names(self, source: str) -> list[str]:
         wanted = self.req.platforms
         return [
-            name for name, active in self.catalog.platforms.items()
+            name
+            for name, active in self.catalog.platforms.items()
             if active.binding(source) is not None and (wanted is None or name in wanted)
         ]
 
@@ -269,8 +274,9 @@ class Builder:
                 alias = self.relation(f"avg_{kpi.name}", chain)
                 result: exp.Expr = col("w" if chain and self.lookback else "v", alias)
             else:
-                result = safe_div(self.value(kpi.numerator, chain),
-                                  self.value(kpi.denominator, chain))
+                result = safe_div(
+                    self.value(kpi.numerator, chain), self.value(kpi.denominator, chain)
+                )
             if kpi.scale is not None:
                 result = exp.Mul(this=exp.Paren(this=result), expression=_number(kpi.scale))
             return result
@@ -309,8 +315,9 @@ class Builder:
             if isinstance(child, exp.Expr):
                 node.set(key, self.lower(child, chain))
             elif isinstance(child, list):
-                node.set(key, [self.lower(c, chain) if isinstance(c, exp.Expr) else c
-                               for c in child])
+                node.set(
+                    key, [self.lower(c, chain) if isinstance(c, exp.Expr) else c for c in child]
+                )
         if isinstance(node, exp.Round) and self.dialect == "postgres":
             # PostgreSQL rounds only NUMERIC to a number of digits
             node.set("this", exp.cast(node.this, exp.DataType.Type.DECIMAL))
@@ -324,9 +331,15 @@ class Builder:
         platforms = self.platform_names(src.name)
         if scan.platforms is not None:
             platforms = [p for p in platforms if p in scan.platforms]
-        fields = [f for f in src.fields if f in scan.fields or f in self.by
-                  or f == "platform" or f == src.time
-                  or (self.req.where is not None and f in self.req.where.names)]
+        fields = [
+            f
+            for f in src.fields
+            if f in scan.fields
+            or f in self.by
+            or f == "platform"
+            or f == src.time
+            or (self.req.where is not None and f in self.req.where.names)
+        ]
         bindings = []
         for name in platforms:
             active = self.catalog.platforms[name]
@@ -336,26 +349,32 @@ class Builder:
         relation = source_relation(src, bindings, fields, self.dialect)
         day = dates.to_date(col(src.time), self.dialect)
         columns: list[exp.Expr] = [col(f) for f in fields]
-        columns.append(exp.alias_(col(src.time), quoted("_t")))
-        columns.append(exp.alias_(day.copy(), quoted("_day")))
+        columns.append(exp.alias_(col(src.time), quoted("_t"), copy=False))
+        columns.append(exp.alias_(day.copy(), quoted("_day"), copy=False))
         grain = "day" if daily else self.grain
         if grain is not None:
-            columns.append(exp.alias_(dates.trunc(day.copy(), grain, self.dialect),
-                                      quoted("period")))
-        query = exp.select(*columns).from_(
-            exp.Subquery(this=relation, alias=exp.TableAlias(this=quoted("s"))))
+            columns.append(
+                exp.alias_(
+                    dates.trunc(day.copy(), grain, self.dialect), quoted("period"), copy=False
+                )
+            )
+        query = exp.select(*columns, copy=False).from_(
+            exp.Subquery(this=relation, alias=exp.TableAlias(this=quoted("s"))), copy=False
+        )
         conditions: list[exp.Expr | None] = []
         if lower is not None:
-            conditions.append(exp.GTE(this=day.copy(), expression=dates.literal(lower,
-                                                                               self.dialect)))
+            conditions.append(
+                exp.GTE(this=day.copy(), expression=dates.literal(lower, self.dialect))
+            )
         if self.req.end is not None:
-            conditions.append(exp.LTE(this=day.copy(),
-                                      expression=dates.literal(self.req.end, self.dialect)))
+            conditions.append(
+                exp.LTE(this=day.copy(), expression=dates.literal(self.req.end, self.dialect))
+            )
         if self.req.where is not None:
             conditions.append(self.req.where.copy_tree())
         condition = _and(*conditions)
         if condition is not None:
-            query = query.where(condition)
+            query = query.where(condition, copy=False)
         return query
 
     def in_range(self) -> exp.Expr:
@@ -373,8 +392,9 @@ class Builder:
 
     def aggregate(self, scan: SourceScan, daily: bool) -> exp.Select:
         """The aggregate CTE of one source: a row per (period, dims), a column per KPI."""
-        measures = [m for m in scan.measures.values() if (m.daily if daily else
-                                                            (m.current or m.whole))]
+        measures = [
+            m for m in scan.measures.values() if (m.daily if daily else (m.current or m.whole))
+        ]
         lower = self.day_lower(scan) if daily else self.agg_lower(scan)
         rows = self.rows(scan, lower, daily)
         grain = "day" if daily else self.grain
@@ -386,8 +406,9 @@ class Builder:
                 variants.append(("m_", m, m.condition))
                 continue
             if m.current:
-                variants.append(("m_", m, _and(m.condition,
-                                                self.in_range() if reaches_back else None)))
+                variants.append(
+                    ("m_", m, _and(m.condition, self.in_range() if reaches_back else None))
+                )
             if m.whole:
                 variants.append(("w_", m, m.condition))
         partition = [col(k) for k in scan.source.entity]
@@ -404,20 +425,28 @@ class Builder:
             group.append(col(dim))
         for prefix, m, condition in variants:
             name = prefix + m.kpi.name
-            selects.append(exp.alias_(self.aggregate_expr(m, condition, name, windows, partition),
-                                      quoted(name)))
+            selects.append(
+                exp.alias_(
+                    self.aggregate_expr(m, condition, name, windows, partition),
+                    quoted(name),
+                    copy=False,
+                )
+            )
         if not daily:
-            present = (exp.Count(this=exp.Case().when(self.in_range(), exp.Literal.number(1)))
-                       if reaches_back else exp.Count(this=exp.Star()))
-            selects.append(exp.alias_(present, quoted("_n")))
-            selects.append(exp.alias_(exp.Max(this=col("_day")), quoted("_last")))
+            present = (
+                exp.Count(this=exp.Case().when(self.in_range(), exp.Literal.number(1), copy=False))
+                if reaches_back
+                else exp.Count(this=exp.Star())
+            )
+            selects.append(exp.alias_(present, quoted("_n"), copy=False))
+            selects.append(exp.alias_(exp.Max(this=col("_day")), quoted("_last"), copy=False))
         source: exp.Expr = exp.Subquery(this=rows, alias=exp.TableAlias(this=quoted("r")))
         if windows:
-            inner = exp.select(exp.Star(), *windows).from_(source)
+            inner = exp.select(exp.Star(), *windows, copy=False).from_(source, copy=False)
             source = exp.Subquery(this=inner, alias=exp.TableAlias(this=quoted("w")))
-        query = exp.select(*selects).from_(source)
+        query = exp.select(*selects, copy=False).from_(source, copy=False)
         if group:
-            query = query.group_by(*group)
+            query = query.group_by(*group, copy=False)
         return query
 
     def aggregate_expr(
@@ -431,37 +460,46 @@ class Builder:
         value = m.value.copy() if m.value is not None else None
 
         def when(expr: exp.Expr, cond: exp.Expr | None) -> exp.Expr:
-            return expr if cond is None else exp.Case().when(cond.copy(), expr)
+            return expr if cond is None else exp.Case().when(cond.copy(), expr, copy=False)
 
         def latest_when(cond: exp.Expr | None) -> exp.Expr:
             assert value is not None
-            has_value = exp.Not(this=exp.Is(this=exp.Paren(this=value.copy()),
-                                            expression=exp.null()))
+            has_value = exp.Not(
+                this=exp.Is(this=exp.Paren(this=value.copy()), expression=exp.null())
+            )
             full = _and(cond.copy() if cond is not None else None, has_value)
             assert full is not None
-            return exp.Case().when(full, col("_t"))
+            return exp.Case().when(full, col("_t"), copy=False)
 
         if m.agg == "count":
             if value is None and condition is None:
                 return exp.Count(this=exp.Star())
-            return exp.Count(this=when(value if value is not None else exp.Literal.number(1),
-                                       condition))
+            return exp.Count(
+                this=when(value if value is not None else exp.Literal.number(1), condition)
+            )
         assert value is not None
         if m.agg == "count_distinct":
             return exp.Count(this=exp.Distinct(expressions=[when(value, condition)]))
         if m.agg == "last":
             latest = "_lt_" + name
-            windows.append(exp.alias_(
-                exp.Window(
-                    this=exp.Max(this=latest_when(condition)),
-                    partition_by=[p.copy() for p in partition],
-                ),
-                quoted(latest),
-            ))
+            windows.append(
+                exp.alias_(
+                    exp.Window(
+                        this=exp.Max(this=latest_when(condition)),
+                        partition_by=[p.copy() for p in partition],
+                    ),
+                    quoted(latest),
+                    copy=False,
+                )
+            )
             at_latest = exp.EQ(this=col("_t"), expression=col(latest))
             return exp.Sum(this=when(value, _and(at_latest, condition)))
         functions: dict[str, type[exp.Expr]] = {
-            "sum": exp.Sum, "avg": exp.Avg, "min": exp.Min, "max": exp.Max}
+            "sum": exp.Sum,
+            "avg": exp.Avg,
+            "min": exp.Min,
+            "max": exp.Max,
+        }
         return functions[m.agg](this=when(value, condition))
 
     def day_lower(self, scan: SourceScan) -> dt.date | None:
@@ -504,12 +542,12 @@ class Builder:
         Known bounds are written into the SQL rather than read from a one-row CTE: Spark's
         join reordering fails an assertion on cross joins with a constant one-row relation.
         """
+
         def lit(day: dt.date) -> exp.Expr:
             return dates.literal(day, self.dialect)
 
         grain = self.grain or "day"
-        found: dict[str, exp.Expr | None] = dict.fromkeys(
-            ("lo", "spine_lo", "last_day", "hi"))
+        found: dict[str, exp.Expr | None] = dict.fromkeys(("lo", "spine_lo", "last_day", "hi"))
         if self.req.start is not None:
             found["lo"] = lit(dates.py_trunc(self.req.start, grain))
             found["spine_lo"] = lit(self.spine_lo()) if self.grain else lit(self.req.start)
@@ -528,7 +566,9 @@ class Builder:
         if any(known[n] is None for n in names):
             query = query.join(
                 exp.Table(this=quoted("bounds"), alias=exp.TableAlias(this=quoted("b"))),
-                join_type="cross")
+                join_type="cross",
+                copy=False,
+            )
         return query
 
     @property
@@ -540,16 +580,23 @@ class Builder:
         starts too) and the last day with data (last_day, and its period hi)."""
         parts: list[exp.Select] = []
         for name in self.scans:
-            cols = [col("period") if self.grain else exp.alias_(exp.null(), "period"),
-                    col("_last")]
-            parts.append(exp.select(*cols).from_(quoted(f"agg_{name}")))
+            cols = [
+                col("period") if self.grain else exp.alias_(exp.null(), "period", copy=False),
+                col("_last"),
+            ]
+            parts.append(
+                exp.select(*cols, copy=False).from_(
+                    exp.Table(this=quoted(f"agg_{name}")), copy=False
+                )
+            )
         union: exp.Query = parts[0]
         for part in parts[1:]:
-            union = exp.union(union, part, distinct=False)
+            union = exp.union(union, part, distinct=False, copy=False)
         data = exp.select(
-            exp.alias_(exp.Min(this=col("period")), quoted("lo")),
-            exp.alias_(exp.Max(this=col("_last")), quoted("last_day")),
-        ).from_(exp.Subquery(this=union, alias=exp.TableAlias(this=quoted("d"))))
+            exp.alias_(exp.Min(this=col("period")), quoted("lo"), copy=False),
+            exp.alias_(exp.Max(this=col("_last")), quoted("last_day"), copy=False),
+            copy=False,
+        ).from_(exp.Subquery(this=union, alias=exp.TableAlias(this=quoted("d"))), copy=False)
         columns: dict[str, exp.Expr] = {
             "lo": col("lo", "d"),
             "spine_lo": col("lo", "d"),
@@ -557,8 +604,9 @@ class Builder:
         }
         if self.grain is not None:
             columns["hi"] = dates.trunc(col("last_day", "d"), self.grain, self.dialect)
-        return exp.select(*(exp.alias_(v, quoted(k)) for k, v in columns.items())).from_(
-            exp.Subquery(this=data, alias=exp.TableAlias(this=quoted("d"))))
+        return exp.select(
+            *(exp.alias_(v, quoted(k), copy=False) for k, v in columns.items()), copy=False
+        ).from_(exp.Subquery(this=data, alias=exp.TableAlias(this=quoted("d"))), copy=False)
 
     def spine(self) -> tuple[list[tuple[str, exp.Query]], exp.Select]:
         """Every period from spine_lo to hi, with its as-of day for cumulative KPIs."""
@@ -572,54 +620,77 @@ class Builder:
         else:
             count = {"day": 100_000, "week": 10_000, "month": 10_000}.get(self.grain, 1_000)
         digits = max(1, len(str(max(count - 1, 0))))
-        digit_rows: exp.Query = exp.select(exp.alias_(exp.Literal.number(0), quoted("d")))
+        digit_rows: exp.Query = exp.select(
+            exp.alias_(exp.Literal.number(0), quoted("d"), copy=False), copy=False
+        )
         for i in range(1, 10):
-            digit_rows = exp.union(digit_rows, exp.select(exp.Literal.number(i)), distinct=False)
+            digit_rows = exp.union(
+                digit_rows,
+                exp.select(exp.Literal.number(i), copy=False),
+                distinct=False,
+                copy=False,
+            )
         number: exp.Expr = col("d", "d0")
         for i in range(1, digits):
-            number = exp.Add(this=number, expression=exp.Mul(
-                this=exp.Literal.number(10 ** i), expression=col("d", f"d{i}")))
-        nums = exp.select(exp.alias_(number, quoted("n"))).from_(
-            exp.Table(this=quoted("digits"), alias=exp.TableAlias(this=quoted("d0"))))
+            number = exp.Add(
+                this=number,
+                expression=exp.Mul(this=exp.Literal.number(10**i), expression=col("d", f"d{i}")),
+            )
+        nums = exp.select(exp.alias_(number, quoted("n"), copy=False), copy=False).from_(
+            exp.Table(this=quoted("digits"), alias=exp.TableAlias(this=quoted("d0"))), copy=False
+        )
         for i in range(1, digits):
-            nums = nums.join(exp.Table(this=quoted("digits"),
-                                       alias=exp.TableAlias(this=quoted(f"d{i}"))),
-                             join_type="cross")
+            nums = nums.join(
+                exp.Table(this=quoted("digits"), alias=exp.TableAlias(this=quoted(f"d{i}"))),
+                join_type="cross",
+                copy=False,
+            )
         unit, size = dates.STEP[self.grain]
         step: exp.Expr = col("n", "n")
         if size != 1:
             step = exp.Mul(this=step, expression=exp.Literal.number(size))
         first = dates.add(self.bound("spine_lo"), step, unit, self.dialect)
         periods = self.cross_bounds(
-            exp.select(exp.alias_(first, quoted("period"))).from_(
-                exp.Table(this=quoted("nums"), alias=exp.TableAlias(this=quoted("n")))),
+            exp.select(exp.alias_(first, quoted("period"), copy=False), copy=False).from_(
+                exp.Table(this=quoted("nums"), alias=exp.TableAlias(this=quoted("n"))), copy=False
+            ),
             "spine_lo",
-        ).where(exp.LT(this=col("n", "n"), expression=exp.Literal.number(count)))
+        ).where(exp.LT(this=col("n", "n"), expression=exp.Literal.number(count)), copy=False)
         end = dates.period_end(col("period", "p"), self.grain, self.dialect)
         # CASE rather than LEAST: sqlglot rewrites LEAST for DuckDB in a way that does not
         # print back the same, and both sides are never NULL here
         last = self.bound("last_day")
-        as_of = exp.Case().when(exp.LTE(this=end, expression=last), end.copy()).else_(
-            last.copy()) if self.grain != "day" else col("period", "p")
+        as_of = (
+            exp.Case()
+            .when(exp.LTE(this=end, expression=last), end.copy(), copy=False)
+            .else_(last.copy(), copy=False)
+            if self.grain != "day"
+            else col("period", "p")
+        )
         spine = self.cross_bounds(
-            exp.select(col("period", "p"), exp.alias_(as_of, quoted("as_of"))).from_(
-                exp.Subquery(this=periods, alias=exp.TableAlias(this=quoted("p")))),
+            exp.select(
+                col("period", "p"), exp.alias_(as_of, quoted("as_of"), copy=False), copy=False
+            ).from_(exp.Subquery(this=periods, alias=exp.TableAlias(this=quoted("p"))), copy=False),
             *(("hi", "last_day") if self.grain != "day" else ("hi",)),
-        ).where(exp.LTE(this=col("period", "p"), expression=self.bound("hi")))
+        ).where(exp.LTE(this=col("period", "p"), expression=self.bound("hi")), copy=False)
         return [("digits", digit_rows), ("nums", nums)], spine
 
     def keys(self) -> exp.Query:
         """Every combination of --by values with data in range."""
         parts: list[exp.Select] = []
         for source in self.scans:
-            query = exp.select(*(col(d) for d in self.by)).from_(quoted(f"agg_{source}"))
-            query = query.where(exp.GT(this=col("_n"), expression=exp.Literal.number(0)))
+            query = exp.select(*(col(d) for d in self.by), copy=False).from_(
+                exp.Table(this=quoted(f"agg_{source}")), copy=False
+            )
+            query = query.where(
+                exp.GT(this=col("_n"), expression=exp.Literal.number(0)), copy=False
+            )
             parts.append(query)
         union: exp.Query = parts[0]
         for part in parts[1:]:
-            union = exp.union(union, part, distinct=True)
+            union = exp.union(union, part, distinct=True, copy=False)
         if len(parts) == 1:
-            union = parts[0].distinct()
+            union = parts[0].distinct(copy=False)
         return union
 
     def base(self) -> exp.Select:
@@ -628,21 +699,28 @@ class Builder:
             columns.append(col("period", "s"))
         columns.extend(col(d, "k") for d in self.by)
         if not columns:
-            return exp.select(exp.alias_(exp.Literal.number(1), quoted("_one")))
+            return exp.select(
+                exp.alias_(exp.Literal.number(1), quoted("_one"), copy=False), copy=False
+            )
         query: exp.Select
         if self.grain:
-            query = exp.select(*columns).from_(
-                exp.Table(this=quoted("spine"), alias=exp.TableAlias(this=quoted("s"))))
+            query = exp.select(*columns, copy=False).from_(
+                exp.Table(this=quoted("spine"), alias=exp.TableAlias(this=quoted("s"))), copy=False
+            )
             if self.by:
                 query = query.join(
                     exp.Table(this=quoted("keys"), alias=exp.TableAlias(this=quoted("k"))),
-                    join_type="cross")
+                    join_type="cross",
+                    copy=False,
+                )
             if self.req.start is not None or self.spine_reaches_back:
                 query = self.cross_bounds(query, "lo").where(
-                    exp.GTE(this=col("period", "s"), expression=self.bound("lo")))
+                    exp.GTE(this=col("period", "s"), expression=self.bound("lo")), copy=False
+                )
         else:
-            query = exp.select(*columns).from_(
-                exp.Table(this=quoted("keys"), alias=exp.TableAlias(this=quoted("k"))))
+            query = exp.select(*columns, copy=False).from_(
+                exp.Table(this=quoted("keys"), alias=exp.TableAlias(this=quoted("k"))), copy=False
+            )
         return query
 
     def cumulative(self, cum: Cumulative) -> exp.Select:
@@ -657,16 +735,22 @@ class Builder:
         conditions: list[exp.Expr | None] = [exp.LTE(this=d_period, expression=as_of)]
         if cum.window is not None:
             unit, count = cum.window.days_or_months
-            conditions.append(exp.GT(
-                this=d_period.copy(),
-                expression=dates.add(as_of.copy(), -count, unit, self.dialect)))
+            conditions.append(
+                exp.GT(
+                    this=d_period.copy(),
+                    expression=dates.add(as_of.copy(), -count, unit, self.dialect),
+                )
+            )
         elif cum.grain_to_date is not None:
-            conditions.append(exp.GTE(
-                this=d_period.copy(),
-                expression=dates.trunc(as_of.copy(), cum.grain_to_date, self.dialect)))
+            conditions.append(
+                exp.GTE(
+                    this=d_period.copy(),
+                    expression=dates.trunc(as_of.copy(), cum.grain_to_date, self.dialect),
+                )
+            )
         for dim in self.by:
             conditions.append(_null_safe_eq(col(dim, "d"), col(dim, "k")))
-        value = exp.alias_(exp.Sum(this=col("m_" + inner.name, "d")), quoted("v"))
+        value = exp.alias_(exp.Sum(this=col("m_" + inner.name, "d")), quoted("v"), copy=False)
         columns: list[exp.Expr] = []
         group: list[exp.Expr] = []
         if self.grain:
@@ -676,28 +760,42 @@ class Builder:
             columns.append(col(dim, "k"))
             group.append(col(dim, "k"))
         if self.grain:
-            query = exp.select(*columns, value).from_(
-                exp.Table(this=quoted("spine"), alias=exp.TableAlias(this=quoted("s"))))
+            query = exp.select(*columns, value, copy=False).from_(
+                exp.Table(this=quoted("spine"), alias=exp.TableAlias(this=quoted("s"))), copy=False
+            )
         elif self.by:
-            query = self.cross_bounds(exp.select(*columns, value).from_(
-                exp.Table(this=quoted("keys"), alias=exp.TableAlias(this=quoted("k")))),
-                "last_day")
+            query = self.cross_bounds(
+                exp.select(*columns, value, copy=False).from_(
+                    exp.Table(this=quoted("keys"), alias=exp.TableAlias(this=quoted("k"))),
+                    copy=False,
+                ),
+                "last_day",
+            )
         elif self.req.end is None:
-            query = exp.select(value).from_(
-                exp.Table(this=quoted("bounds"), alias=exp.TableAlias(this=quoted("b"))))
+            query = exp.select(value, copy=False).from_(
+                exp.Table(this=quoted("bounds"), alias=exp.TableAlias(this=quoted("b"))), copy=False
+            )
         else:
-            one = exp.select(exp.alias_(exp.Literal.number(1), quoted("_one")))
-            query = exp.select(value).from_(
-                exp.Subquery(this=one, alias=exp.TableAlias(this=quoted("s"))))
+            one = exp.select(
+                exp.alias_(exp.Literal.number(1), quoted("_one"), copy=False), copy=False
+            )
+            query = exp.select(value, copy=False).from_(
+                exp.Subquery(this=one, alias=exp.TableAlias(this=quoted("s"))), copy=False
+            )
         if self.by and self.grain:
-            query = query.join(exp.Table(this=quoted("keys"),
-                                         alias=exp.TableAlias(this=quoted("k"))),
-                               join_type="cross")
+            query = query.join(
+                exp.Table(this=quoted("keys"), alias=exp.TableAlias(this=quoted("k"))),
+                join_type="cross",
+                copy=False,
+            )
         query = query.join(
             exp.Table(this=quoted(day), alias=exp.TableAlias(this=quoted("d"))),
-            on=_and(*conditions), join_type="left")
+            on=_and(*conditions),
+            join_type="left",
+            copy=False,
+        )
         if group:
-            query = query.group_by(*group)
+            query = query.group_by(*group, copy=False)
         return query
 
     def average(self, ratio: Ratio, chains: set[Chain]) -> exp.Select:
@@ -725,39 +823,68 @@ class Builder:
                 group.append(col(dim))
             windows: list[exp.Expr] = []
             partition = [col(k) for k in scan.source.entity] + (
-                [col("period")] if self.grain else [])
+                [col("period")] if self.grain else []
+            )
             current = _and(measure.condition, self.in_range() if reaches_back else None)
-            selects.append(exp.alias_(
-                self.aggregate_expr(measure, current, role, windows, partition), quoted(role)))
-            selects.append(exp.alias_(
-                self.aggregate_expr(measure, measure.condition, "w" + role, windows, partition),
-                quoted("w" + role)))
-            source: exp.Expr = exp.Subquery(this=rows,
-                                                  alias=exp.TableAlias(this=quoted("r")))
+            selects.append(
+                exp.alias_(
+                    self.aggregate_expr(measure, current, role, windows, partition),
+                    quoted(role),
+                    copy=False,
+                )
+            )
+            selects.append(
+                exp.alias_(
+                    self.aggregate_expr(measure, measure.condition, "w" + role, windows, partition),
+                    quoted("w" + role),
+                    copy=False,
+                )
+            )
+            source: exp.Expr = exp.Subquery(this=rows, alias=exp.TableAlias(this=quoted("r")))
             if windows:
-                source = exp.Subquery(this=exp.select(exp.Star(), *windows).from_(source),
-                                      alias=exp.TableAlias(this=quoted("w")))
-            parts.append((exp.select(*selects).from_(source).group_by(*group), entity))
+                source = exp.Subquery(
+                    this=exp.select(exp.Star(), *windows, copy=False).from_(source, copy=False),
+                    alias=exp.TableAlias(this=quoted("w")),
+                )
+            parts.append(
+                (
+                    exp.select(*selects, copy=False)
+                    .from_(source, copy=False)
+                    .group_by(*group, copy=False),
+                    entity,
+                )
+            )
         (num, entity), (den, _) = parts
-        on = [_null_safe_eq(col(c, "a"), col(c, "b")) for c in
-              (["period"] if self.grain else []) + entity]
-        joined = exp.select(
-            *([col("period", "a")] if self.grain else []),
-            *(col(d, "a") for d in self.by),
-            exp.alias_(safe_div(col("num", "a"), col("den", "b")), quoted("r")),
-            exp.alias_(safe_div(col("wnum", "a"), col("wden", "b")), quoted("wr")),
-        ).from_(exp.Subquery(this=num, alias=exp.TableAlias(this=quoted("a")))).join(
-            exp.Subquery(this=den, alias=exp.TableAlias(this=quoted("b"))),
-            on=_and(*on), join_type="left")
+        on = [
+            _null_safe_eq(col(c, "a"), col(c, "b"))
+            for c in (["period"] if self.grain else []) + entity
+        ]
+        joined = (
+            exp.select(
+                *([col("period", "a")] if self.grain else []),
+                *(col(d, "a") for d in self.by),
+                exp.alias_(safe_div(col("num", "a"), col("den", "b")), quoted("r"), copy=False),
+                exp.alias_(safe_div(col("wnum", "a"), col("wden", "b")), quoted("wr"), copy=False),
+                copy=False,
+            )
+            .from_(exp.Subquery(this=num, alias=exp.TableAlias(this=quoted("a"))), copy=False)
+            .join(
+                exp.Subquery(this=den, alias=exp.TableAlias(this=quoted("b"))),
+                on=_and(*on),
+                join_type="left",
+                copy=False,
+            )
+        )
         outer_group = [col("period")] if self.grain else []
         outer_group += [col(d) for d in self.by]
         query = exp.select(
             *outer_group,
-            exp.alias_(exp.Avg(this=col("r")), quoted("v")),
-            exp.alias_(exp.Avg(this=col("wr")), quoted("w")),
-        ).from_(exp.Subquery(this=joined, alias=exp.TableAlias(this=quoted("e"))))
+            exp.alias_(exp.Avg(this=col("r")), quoted("v"), copy=False),
+            exp.alias_(exp.Avg(this=col("wr")), quoted("w"), copy=False),
+            copy=False,
+        ).from_(exp.Subquery(this=joined, alias=exp.TableAlias(this=quoted("e"))), copy=False)
         if outer_group:
-            query = query.group_by(*[g.copy() for g in outer_group])
+            query = query.group_by(*[g.copy() for g in outer_group], copy=False)
         return query
 
     # -- assembly ------------------------------------------------------------------------
@@ -797,8 +924,8 @@ class Builder:
             columns.append(col(dim, "base"))
             order.append(exp.Ordered(this=col(dim, "base"), nulls_first=False))
         for name, value in outputs:
-            columns.append(exp.alias_(value, quoted(name)))
-        query = exp.select(*columns).from_(quoted("base"))
+            columns.append(exp.alias_(value, quoted(name), copy=False))
+        query = exp.select(*columns, copy=False).from_(exp.Table(this=quoted("base")), copy=False)
         for (key, chain), alias in self.joins.items():
             on: list[exp.Expr | None] = []
             if self.grain:
@@ -807,11 +934,14 @@ class Builder:
                 on.append(_null_safe_eq(col(dim, alias), col(dim, "base")))
             query = query.join(
                 exp.Table(this=quoted(key), alias=exp.TableAlias(this=quoted(alias))),
-                on=_and(*on) or exp.true(), join_type="left")
+                on=_and(*on) or exp.true(),
+                join_type="left",
+                copy=False,
+            )
         if order:
-            query = query.order_by(*order)
+            query = query.order_by(*order, copy=False)
         for name, cte in ctes:
-            query = query.with_(quoted(name), as_=cte)
+            query = query.with_(quoted(name), as_=cte, copy=False)
         return query
 
 
@@ -831,7 +961,8 @@ class Compiled:
     columns: Sequence[tuple[str, str]]
 
     def sql(self, pretty: bool = False) -> str:
-        return self.tree.sql(dialect=self.dialect, identify=True, pretty=pretty)
+        # the tree is built once per compile and never reused: no need to copy it
+        return self.tree.sql(dialect=self.dialect, identify=True, pretty=pretty, copy=False)
 
 
 def compile_query(catalog: Catalog, request: Request, dialect: str) -> Compiled:
@@ -841,8 +972,7 @@ def compile_query(catalog: Catalog, request: Request, dialect: str) -> Compiled:
     if request.grain:
         columns.append(("period", "date"))
     for dim in request.by:
-        field_type = next(
-            s.fields[dim].type for s in canonical.SOURCES.values() if dim in s.fields)
+        field_type = next(s.fields[dim].type for s in canonical.SOURCES.values() if dim in s.fields)
         columns.append((dim, field_type))
     columns.extend((name, "number") for name in request.kpis)
     return Compiled(tree, dialect, request, columns)

@@ -67,9 +67,9 @@ def _date(value: dt.date | str | None, flag: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise KpiframeError(Problem(
-            "bad-date", f"{flag} {value!r} is not a date", hint="write dates as YYYY-MM-DD"
-        )) from None
+        raise KpiframeError(
+            Problem("bad-date", f"{flag} {value!r} is not a date", hint="write dates as YYYY-MM-DD")
+        ) from None
 
 
 def make_request(
@@ -84,12 +84,17 @@ def make_request(
 ) -> Request:
     names = (kpis,) if isinstance(kpis, str) else tuple(kpis)
     if not names:
-        raise KpiframeError(Problem("no-kpi", "name at least one KPI",
-                                    hint="`kpiframe list` shows the catalog"))
+        raise KpiframeError(
+            Problem("no-kpi", "name at least one KPI", hint="`kpiframe list` shows the catalog")
+        )
     if grain is not None and grain not in GRAINS:
-        raise KpiframeError(Problem(
-            "bad-grain", f"unknown grain '{grain}'",
-            hint=did_you_mean(grain, GRAINS) or "grains: " + ", ".join(GRAINS)))
+        raise KpiframeError(
+            Problem(
+                "bad-grain",
+                f"unknown grain '{grain}'",
+                hint=did_you_mean(grain, GRAINS) or "grains: " + ", ".join(GRAINS),
+            )
+        )
     from kpiframe import checks
 
     members = closure(catalog, names)
@@ -100,34 +105,58 @@ def make_request(
     sources = [s for k in names for s in sources_of(catalog.get(k), catalog)]
     for kpi in members:
         if isinstance(kpi, Change) and grain is None:
-            raise KpiframeError(Problem.at(
-                kpi.loc(), "change-needs-grain",
-                f"change '{kpi.name}' compares periods, and the query has no grain",
-                kpi=kpi.name, hint="add --grain day|week|month|quarter|year"))
-        if isinstance(kpi, Cumulative) and kpi.grain_to_date and grain is not None and \
-                GRAINS.index(grain) > GRAINS.index(kpi.grain_to_date):
-            raise KpiframeError(Problem.at(
-                kpi.loc("grain_to_date"), "grain-too-coarse",
-                f"cumulative '{kpi.name}' is {kpi.grain_to_date}-to-date, which a {grain} "
-                "grain cannot show", kpi=kpi.name,
-                hint=f"query it at a {kpi.grain_to_date} grain or finer"))
+            raise KpiframeError(
+                Problem.at(
+                    kpi.loc(),
+                    "change-needs-grain",
+                    f"change '{kpi.name}' compares periods, and the query has no grain",
+                    kpi=kpi.name,
+                    hint="add --grain day|week|month|quarter|year",
+                )
+            )
+        if (
+            isinstance(kpi, Cumulative)
+            and kpi.grain_to_date
+            and grain is not None
+            and GRAINS.index(grain) > GRAINS.index(kpi.grain_to_date)
+        ):
+            raise KpiframeError(
+                Problem.at(
+                    kpi.loc("grain_to_date"),
+                    "grain-too-coarse",
+                    f"cumulative '{kpi.name}' is {kpi.grain_to_date}-to-date, which a {grain} "
+                    "grain cannot show",
+                    kpi=kpi.name,
+                    hint=f"query it at a {kpi.grain_to_date} grain or finer",
+                )
+            )
     dims = tuple(by)
     for dim in dims:
         if dim not in canonical.DIMENSIONS:
-            raise KpiframeError(Problem(
-                "unknown-dimension", f"--by {dim}: not a dimension",
-                hint=did_you_mean(dim, canonical.DIMENSIONS)
-                or "dimensions: " + ", ".join(canonical.DIMENSIONS)))
+            raise KpiframeError(
+                Problem(
+                    "unknown-dimension",
+                    f"--by {dim}: not a dimension",
+                    hint=did_you_mean(dim, canonical.DIMENSIONS)
+                    or "dimensions: " + ", ".join(canonical.DIMENSIONS),
+                )
+            )
         for kpi in members:
-            if isinstance(kpi, (Simple, Weighted)) and \
-                    dim not in canonical.SOURCES[kpi.source].dimensions:
-                raise KpiframeError(Problem.at(
-                    kpi.loc("source"), "dimension-not-in-source",
-                    f"{kpi.type} '{kpi.name}' reads {kpi.source}, which has no dimension "
-                    f"'{dim}' to group by",
-                    kpi=kpi.name,
-                    hint=f"{kpi.source} has: " + ", ".join(
-                        canonical.SOURCES[kpi.source].dimensions)))
+            if (
+                isinstance(kpi, (Simple, Weighted))
+                and dim not in canonical.SOURCES[kpi.source].dimensions
+            ):
+                raise KpiframeError(
+                    Problem.at(
+                        kpi.loc("source"),
+                        "dimension-not-in-source",
+                        f"{kpi.type} '{kpi.name}' reads {kpi.source}, which has no dimension "
+                        f"'{dim}' to group by",
+                        kpi=kpi.name,
+                        hint=f"{kpi.source} has: "
+                        + ", ".join(canonical.SOURCES[kpi.source].dimensions),
+                    )
+                )
         if len(set(dims)) != len(dims):
             raise KpiframeError(Problem("duplicate-dimension", "a dimension is repeated in --by"))
     expr = None
@@ -138,23 +167,34 @@ def make_request(
         try:
             expr = row_expr(where, common, what="dimension")
         except ExprError as error:
-            raise KpiframeError(Problem.at(
-                Location("--where", 1, error.offset + 1), error.rule,
-                f"--where: {error.message}",
-                hint=error.hint if error.rule != "unknown-dimension" else
-                (error.hint or "") + "; --where may use dimensions every queried KPI's source "
-                "has: " + ", ".join(sorted(common)))) from None
+            raise KpiframeError(
+                Problem.at(
+                    Location("--where", 1, error.offset + 1),
+                    error.rule,
+                    f"--where: {error.message}",
+                    hint=error.hint
+                    if error.rule != "unknown-dimension"
+                    else (error.hint or "")
+                    + "; --where may use dimensions every queried KPI's source "
+                    "has: " + ", ".join(sorted(common)),
+                )
+            ) from None
     first, last = _date(start, "--from"), _date(end, "--to")
     if first and last and first > last:
-        raise KpiframeError(Problem("bad-range", f"--from {first} is after --to {last}",
-                                    hint="swap them"))
+        raise KpiframeError(
+            Problem("bad-range", f"--from {first} is after --to {last}", hint="swap them")
+        )
     chosen = None
     if platforms is not None:
         chosen = (platforms,) if isinstance(platforms, str) else tuple(platforms)
         for name in chosen:
             if name not in catalog.platforms:
-                raise KpiframeError(Problem(
-                    "unknown-platform", f"--platform {name}: no such platform in this project",
-                    hint=did_you_mean(name, catalog.platforms)
-                    or "platforms: " + ", ".join(sorted(catalog.platforms))))
+                raise KpiframeError(
+                    Problem(
+                        "unknown-platform",
+                        f"--platform {name}: no such platform in this project",
+                        hint=did_you_mean(name, catalog.platforms)
+                        or "platforms: " + ", ".join(sorted(catalog.platforms)),
+                    )
+                )
     return Request(names, grain, dims, expr, first, last, chosen)

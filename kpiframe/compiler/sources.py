@@ -101,15 +101,18 @@ def platform_select(
     columns: list[exp.Expr] = []
     if isinstance(binding, Table):
         frm: exp.Expr = table_ref(binding.table, schema)
-        values = {f: portable(_requote(parse(binding.columns[f], binding.dialect)), dialect)
-                  for f in provided}
+        values = {
+            f: portable(_requote(parse(binding.columns[f], binding.dialect)), dialect)
+            for f in provided
+        }
     else:
         inner = parse(binding.sql, binding.dialect)
         for table in inner.find_all(exp.Table):
             if not table.args.get("db") and table.name and not _is_cte(inner, table.name):
                 table.set("db", quoted(schema))
-        frm = exp.Subquery(this=portable(_requote(inner), dialect),
-                           alias=exp.TableAlias(this=quoted("src")))
+        frm = exp.Subquery(
+            this=portable(_requote(inner), dialect), alias=exp.TableAlias(this=quoted("src"))
+        )
         values = {f: exp.column(quoted(f), table=quoted("src")) for f in provided}
     for name in fields:
         field = source.fields[name]
@@ -119,10 +122,12 @@ def platform_select(
             value = typed(values[name], field, dialect)
         else:
             value = null_of(field)
-        columns.append(exp.alias_(value, quoted(name)))
-    query = exp.select(*columns).from_(frm)
+        columns.append(exp.alias_(value, quoted(name), copy=False))
+    query = exp.select(*columns, copy=False).from_(frm, copy=False)
     if isinstance(binding, Table) and binding.where:
-        query = query.where(portable(_requote(parse(binding.where, binding.dialect)), dialect))
+        query = query.where(
+            portable(_requote(parse(binding.where, binding.dialect)), dialect), copy=False
+        )
     return query
 
 
@@ -143,11 +148,12 @@ def source_relation(
     """
     if not bindings:
         empty = exp.select(
-            *(exp.alias_(null_of(source.fields[f]), quoted(f)) for f in fields)
-        ).where(exp.false())
+            *(exp.alias_(null_of(source.fields[f]), quoted(f), copy=False) for f in fields),
+            copy=False,
+        ).where(exp.false(), copy=False)
         return empty
     selects = [platform_select(source, p, b, s, fields, dialect) for p, b, s in bindings]
     query: exp.Query = selects[0]
     for select in selects[1:]:
-        query = exp.union(query, select, distinct=False)
+        query = exp.union(query, select, distinct=False, copy=False)
     return query
