@@ -432,13 +432,14 @@ class Builder:
                     copy=False,
                 )
             )
-        if not daily:
+        if not daily and self.by:  # rows in range: which --by values the answer shows
             present = (
                 exp.Count(this=exp.Case().when(self.in_range(), exp.Literal.number(1), copy=False))
                 if reaches_back
                 else exp.Count(this=exp.Star())
             )
             selects.append(exp.alias_(present, quoted("_n"), copy=False))
+        if not daily and self.needs_bounds:  # the last day with data
             selects.append(exp.alias_(exp.Max(this=col("_day")), quoted("_last"), copy=False))
         source: exp.Expr = exp.Subquery(this=rows, alias=exp.TableAlias(this=quoted("r")))
         if windows:
@@ -574,6 +575,11 @@ class Builder:
     @property
     def data_bounds(self) -> bool:
         return self.req.start is None or self.req.end is None
+
+    @property
+    def needs_bounds(self) -> bool:
+        """Whether a `bounds` CTE computes the range from the data."""
+        return self.data_bounds and bool(self.grain or self.cums)
 
     def bounds(self) -> exp.Select:
         """One row of the bounds the data decides: the first period (lo, where the spine
@@ -903,7 +909,7 @@ class Builder:
                 ctes.append((f"day_{name}", self.aggregate(scan, daily=True)))
         for name, (ratio, chains) in self.avgs.items():
             ctes.append((f"avg_{name}", self.average(ratio, chains)))
-        if self.data_bounds and (self.grain or self.cums):
+        if self.needs_bounds:
             ctes.append(("bounds", self.bounds()))
         if self.grain:
             helpers, spine = self.spine()

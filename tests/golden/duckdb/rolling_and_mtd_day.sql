@@ -1,7 +1,6 @@
 WITH "agg_post_daily" AS (
   SELECT
     "period",
-    COUNT(*) AS "_n",
     MAX("_day") AS "_last"
   FROM (
     SELECT

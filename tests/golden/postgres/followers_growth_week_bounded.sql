@@ -7,9 +7,7 @@ WITH "agg_account_daily" AS (
         THEN "followers"
       END
     ) AS "m_followers",
-    SUM(CASE WHEN "_t" = "_lt_w_followers" THEN "followers" END) AS "w_followers",
-    COUNT(CASE WHEN "_day" >= CAST('2024-01-15' AS DATE) THEN 1 END) AS "_n",
-    MAX("_day") AS "_last"
+    SUM(CASE WHEN "_t" = "_lt_w_followers" THEN "followers" END) AS "w_followers"
   FROM (
     SELECT
       *,

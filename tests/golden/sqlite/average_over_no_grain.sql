@@ -1,8 +1,6 @@
 WITH "agg_posts" AS (
   SELECT
-    COUNT(*) AS "m_posts_published",
-    COUNT(*) AS "_n",
-    MAX("_day") AS "_last"
+    COUNT(*) AS "m_posts_published"
   FROM (
     SELECT
       "platform",
@@ -30,9 +28,7 @@ WITH "agg_posts" AS (
         WHEN "platform" = 'beta'
         THEN COALESCE("likes", 0) + 3 * COALESCE("comments", 0) + 5 * COALESCE("shares", 0) + COALESCE("saves", 0) + COALESCE("clicks", 0)
       END
-    ) AS "m_engagement",
-    COUNT(*) AS "_n",
-    MAX("_day") AS "_last"
+    ) AS "m_engagement"
   FROM (
     SELECT
       "platform",
