@@ -9,7 +9,7 @@ node, so anything said about it can point at the line and column it came from.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, ClassVar
@@ -135,13 +135,19 @@ class Weighted(Kpi):
     filter: str | None = None
     platforms: tuple[str, ...] | None = None
 
-    @property
-    def interactions(self) -> tuple[str, ...] | None:
-        """The interactions counted: those named anywhere, or None for all of them."""
-        named: list[str] = list(self.weights)
-        for overrides in self.platform_weights.values():
-            named.extend(k for k in overrides if k not in named)
-        return tuple(named) or None
+    def counted(self, platform: str | None, available: Sequence[str]) -> tuple[str, ...]:
+        """The interactions counted on `platform`: those `weights` names (all of
+        `available` when it names none), plus any `platform_weights` adds for it."""
+        base = [i for i in self.weights if i in available] if self.weights else list(available)
+        extra = self.platform_weights.get(platform, {}) if platform else {}
+        return tuple(i for i in available if i in base or i in extra)
+
+    def weight(self, platform: str | None, interaction: str,
+               defaults: Mapping[str, float]) -> float:
+        """platform_weights, then weights, then the plugin's default, then 1."""
+        own = self.platform_weights.get(platform, {}) if platform else {}
+        return float(own.get(interaction, self.weights.get(interaction,
+                                                             defaults.get(interaction, 1.0))))
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)

@@ -22,8 +22,16 @@ def formula(kpi: Kpi) -> str:
             text += f" on {', '.join(kpi.platforms)}"
         return text
     if isinstance(kpi, Weighted):
-        weights = ", ".join(f"{k}×{v:g}" for k, v in kpi.weights.items()) or "plugin defaults"
-        return f"Σ weighted interactions ({weights}) over {kpi.source}"
+        weights = ", ".join(f"{k}×{v:g}" for k, v in kpi.weights.items()) or \
+            "each platform's default weights"
+        text = f"Σ weighted interactions ({weights}) over {kpi.source}"
+        for platform, overrides in kpi.platform_weights.items():
+            text += f"; on {platform}: " + ", ".join(f"{k}×{v:g}" for k, v in overrides.items())
+        if kpi.filter:
+            text += f" where {kpi.filter}"
+        if kpi.platforms:
+            text += f" on {', '.join(kpi.platforms)}"
+        return text
     if isinstance(kpi, Ratio):
         text = f"{kpi.numerator} / {kpi.denominator}"
         if kpi.scale is not None:

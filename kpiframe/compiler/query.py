@@ -179,47 +179,45 @@ class Builder:
         return measure
 
     def weighted_value(self, kpi: Weighted, scan: SourceScan) -> exp.Expr:
-        interactions = kpi.interactions or scan.source.interactions
-        interactions = tuple(i for i in interactions if i in scan.source.interactions)
-        scan.fields.update(interactions)
+        available = scan.source.interactions
         platforms = [
             p
             for p in self.platform_names(scan.source.name)
             if kpi.platforms is None or p in kpi.platforms
         ]
 
-        def weights_for(platform: str | None) -> tuple[float, ...]:
+        def terms_for(platform: str | None) -> tuple[tuple[str, float], ...]:
             defaults = self.catalog.platforms[platform].platform.weights if platform else {}
-            own = kpi.platform_weights.get(platform, {}) if platform else {}
             return tuple(
-                float(own.get(i, kpi.weights.get(i, defaults.get(i, 1.0)))) for i in interactions
+                (i, kpi.weight(platform, i, defaults))
+                for i in kpi.counted(platform, available)
             )
 
-        def combination(weights: tuple[float, ...]) -> exp.Expr:
-            terms: list[exp.Expr] = []
-            for name, weight in zip(interactions, weights, strict=True):
+        def combination(terms: tuple[tuple[str, float], ...]) -> exp.Expr:
+            parts: list[exp.Expr] = []
+            for name, weight in terms:
                 if weight == 0:
                     continue
+                scan.fields.add(name)
                 term: exp.Expr = exp.Coalesce(this=col(name), expressions=[exp.Literal.number(0)])
                 if weight != 1:
                     term = exp.Mul(this=_number(weight), expression=term)
-                terms.append(term)
-            if not terms:
+                parts.append(term)
+            if not parts:
                 return exp.Literal.number(0)
-            total = terms[0]
-            for extra in terms[1:]:
+            total = parts[0]
+            for extra in parts[1:]:
                 total = exp.Add(this=total, expression=extra)
             return total
 
-        per_platform = {p: weights_for(p) for p in platforms}
+        per_platform = {p: terms_for(p) for p in platforms}
         distinct = set(per_platform.values())
         if len(distinct) <= 1:
-            weights = distinct.pop() if distinct else weights_for(None)
-            return combination(weights)
+            return combination(distinct.pop() if distinct else terms_for(None))
         case = exp.Case()
-        for platform, weights in per_platform.items():
+        for platform, terms in per_platform.items():
             case = case.when(
-                col("platform").eq(exp.Literal.string(platform)), combination(weights), copy=False
+                col("platform").eq(exp.Literal.string(platform)), combination(terms), copy=False
             )
         return case
 

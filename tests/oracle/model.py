@@ -133,12 +133,11 @@ class Weighted:
             return self.weights[interaction]
         return PLUGIN_WEIGHTS[platform].get(interaction, 1.0)
 
-    @property
-    def interactions(self) -> Sequence[str]:
-        named = list(self.weights)
-        for overrides in self.platform_weights.values():
-            named += [k for k in overrides if k not in named]
-        return named or INTERACTIONS
+    def interactions(self, platform: str) -> Sequence[str]:
+        """What `weights` names (all five when it names none), plus this platform's
+        platform_weights."""
+        base = list(self.weights) or list(INTERACTIONS)
+        return base + [k for k in self.platform_weights.get(platform, {}) if k not in base]
 
 
 @dataclass
@@ -202,7 +201,7 @@ KPIS: dict[str, Kpi] = {
     "lifetime_likes": Simple("posts", "last", _field("likes")),
     "engagement": Weighted("post_daily"),
     "engagement_custom": Weighted("post_daily", {"likes": 1, "comments": 2, "shares": 4},
-                                  {"beta": {"shares": 10}}),
+                                  {"beta": {"shares": 10}, "alpha": {"saves": 5}}),
     "engagement_rate": Ratio("engagement", "impressions", 100),
     "post_likes": Simple("posts", "sum", _field("likes")),
     "post_reach": Simple("posts", "max", _field("reach")),
@@ -348,7 +347,7 @@ class Oracle:
             total = None
             for row in rows:
                 combo = sum(kpi.weight(row["platform"], i) * (row[i] or 0)
-                            for i in kpi.interactions)
+                            for i in kpi.interactions(row["platform"]))
                 total = combo if total is None else total + combo
             return total
         chosen = [r for r in rows if (kpi.platforms is None or r["platform"] in kpi.platforms)
