@@ -134,11 +134,15 @@ class Weighted(Kpi):
     platform_weights: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     filter: str | None = None
     platforms: tuple[str, ...] | None = None
+    #: the interactions counted, when the KPI lists them
+    interactions: tuple[str, ...] | None = None
 
     def counted(self, platform: str | None, available: Sequence[str]) -> tuple[str, ...]:
-        """The interactions counted on `platform`: those `weights` names (all of
-        `available` when it names none), plus any `platform_weights` adds for it."""
-        base = [i for i in self.weights if i in available] if self.weights else list(available)
+        """The interactions counted on `platform`: those listed in `interactions`, else
+        those `weights` names, else all of `available`; plus any `platform_weights` adds
+        for that platform."""
+        named = self.interactions or tuple(self.weights)
+        base = [i for i in named if i in available] if named else list(available)
         extra = self.platform_weights.get(platform, {}) if platform else {}
         return tuple(i for i in available if i in base or i in extra)
 
@@ -256,6 +260,7 @@ def build(item: YMap, file: str, plugin: str | None = None) -> Kpi:
             },
             filter=item.get("filter"),
             platforms=tuple(platforms) if platforms else None,
+            interactions=tuple(item["interactions"]) if "interactions" in item else None,
         )
     if cls is Ratio:
         scale = item.get("scale")

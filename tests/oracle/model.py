@@ -124,6 +124,7 @@ class Weighted:
     weights: dict[str, float] = field(default_factory=dict)
     platform_weights: dict[str, dict[str, float]] = field(default_factory=dict)
     fill: float | None = None
+    counted: tuple[str, ...] | None = None
 
     def weight(self, platform: str, interaction: str) -> float:
         own = self.platform_weights.get(platform, {})
@@ -136,7 +137,7 @@ class Weighted:
     def interactions(self, platform: str) -> Sequence[str]:
         """What `weights` names (all five when it names none), plus this platform's
         platform_weights."""
-        base = list(self.weights) or list(INTERACTIONS)
+        base = list(self.counted or self.weights) or list(INTERACTIONS)
         return base + [k for k in self.platform_weights.get(platform, {}) if k not in base]
 
 
@@ -202,6 +203,8 @@ KPIS: dict[str, Kpi] = {
     "engagement": Weighted("post_daily"),
     "engagement_custom": Weighted("post_daily", {"likes": 1, "comments": 2, "shares": 4},
                                   {"beta": {"shares": 10}, "alpha": {"saves": 5}}),
+    "engagement_at_defaults": Weighted("post_daily", platform_weights={"beta": {"likes": 2}},
+                                       counted=("likes", "shares", "clicks")),
     "engagement_rate": Ratio("engagement", "impressions", 100),
     "post_likes": Simple("posts", "sum", _field("likes")),
     "post_reach": Simple("posts", "max", _field("reach")),
