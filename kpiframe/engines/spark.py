@@ -9,10 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from kpiframe.engines.base import TYPES, parse_url
+from kpiframe.engines.base import parse_url
 from kpiframe.platform import Result
-
-_SPARK_TYPES = {**TYPES, "text": "STRING"}
 
 
 class SparkConnection:
@@ -42,7 +40,11 @@ class SparkConnection:
 
 
     def ensure_schema(self, schema: str) -> None:
-        self.spark.sql(f"CREATE DATABASE IF NOT EXISTS `{schema}`")
+        from sqlglot import exp
+
+        create = exp.Create(kind="SCHEMA", this=exp.Table(this=exp.to_identifier(schema)),
+                            exists=True)
+        self.spark.sql(create.sql(dialect="spark", identify=True))
 
     def create_table(
         self,
@@ -51,10 +53,20 @@ class SparkConnection:
         columns: Sequence[tuple[str, str]],
         rows: Iterable[Sequence[Any]],
     ) -> None:
-        ddl = ", ".join(f"`{n}` {_SPARK_TYPES[k]}" for n, k in columns)
+        from sqlglot import exp
+
+        from kpiframe.engines.base import column_type
+
+        ddl = ", ".join(
+            exp.ColumnDef(this=exp.to_identifier(n, quoted=True), kind=column_type(k)).sql(
+                dialect="spark")
+            for n, k in columns
+        )
         self.ensure_schema(schema)
         frame = self.spark.createDataFrame([tuple(r) for r in rows], schema=ddl)
-        frame.write.mode("overwrite").saveAsTable(f"`{schema}`.`{table}`")
+        target = exp.Table(this=exp.to_identifier(table, quoted=True),
+                           db=exp.to_identifier(schema, quoted=True))
+        frame.write.mode("overwrite").saveAsTable(target.sql(dialect="spark"))
 
     def close(self) -> None:
         pass  # the session is shared by the process; Spark stops it at exit
