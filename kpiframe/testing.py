@@ -151,6 +151,45 @@ def encode(
     return connection
 
 
+def conform(
+    platform: Platform,
+    layout: str,
+    canonical_tables: Mapping[str, Sequence[Mapping[str, Any]]],
+) -> dict[str, list[dict[str, Any]]]:
+    """Canonical rows adjusted by the layout's `conform` queries (unchanged where it has
+    none): what sample data looks like before it is written in that layout."""
+    from kpiframe.compiler.sources import parse, quoted
+    from kpiframe.engines.duckdb import DuckDBConnection
+
+    chosen = platform.layout(layout)
+    connection = DuckDBConnection("duckdb://")
+    staging = "kpiframe_canonical"
+    for source in canonical.SOURCES:
+        columns = canonical_columns(source)
+        rows = canonical_tables.get(source, [])
+        connection.create_table(
+            staging, source, columns, [[row.get(n) for n, _ in columns] for row in rows]
+        )
+    out: dict[str, list[dict[str, Any]]] = {}
+    for source in canonical.SOURCES:
+        select = chosen.conform.get(source)
+        names = [n for n, _ in canonical_columns(source)]
+        if select is None:
+            out[source] = [dict(row) for row in canonical_tables.get(source, [])]
+            continue
+        tree = parse(select.sql, select.dialect)
+        for table in tree.find_all(exp.Table):
+            if not table.args.get("db") and table.name in canonical.SOURCES:
+                table.set("db", quoted(staging))
+        result = connection.execute(tree.sql(dialect="duckdb", identify=True))
+        out[source] = [
+            {n: row[result.columns.index(n)] for n in names if n in result.columns}
+            for row in result.rows
+        ]
+    connection.close()
+    return out
+
+
 def roundtrip(
     platform: Platform,
     layout: str,

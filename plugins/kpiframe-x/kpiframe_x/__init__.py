@@ -385,6 +385,88 @@ ENCODE_TWITTER_USER_HISTORY = Select(
     """
 )
 
+# Conform: generic canonical rows adjusted to what this layout can say, so sample data
+# reads the same through it and through the canonical layout (conditions 1-6 above).
+CONFORM_POSTS = Select(
+    """
+    SELECT
+        p.post_id AS post_id,
+        p.published_at AS published_at,
+        p.account_id AS account_id,
+        CASE
+            WHEN p.post_type = 'reply' THEN 'reply'
+            WHEN p.post_type IS NULL OR p.post_type IN ('text', 'link') THEN 'text'
+            ELSE 'media'
+        END AS post_type,
+        FALSE AS is_paid,
+        d.impressions AS impressions,
+        p.reach AS reach,
+        d.video_views AS video_views,
+        d.likes AS likes,
+        d.comments AS comments,
+        d.shares AS shares,
+        p.saves AS saves,
+        d.clicks AS clicks
+    FROM posts AS p
+    LEFT JOIN (
+        SELECT post_id, SUM(impressions) AS impressions, SUM(video_views) AS video_views,
+               SUM(likes) AS likes, SUM(comments) AS comments, SUM(shares) AS shares,
+               SUM(clicks) AS clicks
+        FROM post_daily
+        GROUP BY post_id
+    ) AS d
+        ON d.post_id = p.post_id
+    """
+)
+
+CONFORM_POST_DAILY = Select(
+    """
+    SELECT
+        d.post_id AS post_id,
+        d."date" AS "date",
+        d.account_id AS account_id,
+        CASE
+            WHEN p.post_type = 'reply' THEN 'reply'
+            WHEN p.post_type IS NULL OR p.post_type IN ('text', 'link') THEN 'text'
+            ELSE 'media'
+        END AS post_type,
+        d.impressions AS impressions,
+        d.reach AS reach,
+        d.video_views AS video_views,
+        d.likes AS likes,
+        d.comments AS comments,
+        d.shares AS shares,
+        d.saves AS saves,
+        d.clicks AS clicks
+    FROM post_daily AS d
+    JOIN posts AS p
+        ON p.post_id = d.post_id
+    """
+)
+
+CONFORM_ACCOUNT_DAILY = Select(
+    """
+    SELECT
+        a.account_id AS account_id,
+        a."date" AS "date",
+        a.followers AS followers,
+        CASE WHEN d.post_days IS NULL THEN NULL ELSE a.followers_gained END
+            AS followers_gained,
+        CASE WHEN d.post_days IS NULL THEN NULL ELSE a.followers_lost END AS followers_lost,
+        a.profile_views AS profile_views,
+        d.impressions AS impressions,
+        a.reach AS reach
+    FROM account_daily AS a
+    LEFT JOIN (
+        SELECT account_id, "date", COUNT(*) AS post_days, SUM(impressions) AS impressions
+        FROM post_daily
+        GROUP BY account_id, "date"
+    ) AS d
+        ON d.account_id = a.account_id AND d."date" = a."date"
+    WHERE a.account_id IN (SELECT account_id FROM posts)
+    """
+)
+
 FIVETRAN = Layout(
     name="fivetran",
     default_schema="twitter",
@@ -397,6 +479,11 @@ FIVETRAN = Layout(
         "tweet": ENCODE_TWEET,
         "organic_tweet_report": ENCODE_ORGANIC_TWEET_REPORT,
         "twitter_user_history": ENCODE_TWITTER_USER_HISTORY,
+    },
+    conform={
+        "posts": CONFORM_POSTS,
+        "post_daily": CONFORM_POST_DAILY,
+        "account_daily": CONFORM_ACCOUNT_DAILY,
     },
 )
 

@@ -488,3 +488,44 @@ def test_interactions_and_weights() -> None:
     assert PLATFORM.label == "X (Twitter)"
     assert set(PLATFORM.weights) <= set(PLATFORM.interactions) <= set(canonical.INTERACTIONS)
     assert PLATFORM.weights["shares"] > PLATFORM.weights["likes"]
+
+
+def _generic(seed: int) -> dict[str, list[dict[str, Any]]]:
+    """Canonical rows as a generic generator makes them, breaking conditions 1, 2, 5, 6:
+    other post types, paid posts, lifetime totals that are not the sum of the days,
+    account impressions and follows on days without tweet activity."""
+    tables = _generated(seed)
+    rng = random.Random(seed)
+    for post in tables["posts"]:
+        post["post_type"] = rng.choice(["photo", "video", "text", "link", "reply"])
+        post["is_paid"] = rng.random() < 0.3
+        post["likes"] = (post["likes"] or 0) + rng.randrange(1, 50)
+    for row in tables["account_daily"]:
+        row["impressions"] = rng.randrange(0, 9000)
+        row["followers_gained"] = rng.randrange(0, 40)
+        row["followers_lost"] = rng.randrange(0, 10)
+    return tables
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_conform_makes_generic_rows_round_trip(seed: int) -> None:
+    from kpiframe.testing import conform
+
+    generic = _generic(seed)
+    raw = roundtrip(PLATFORM, "fivetran", generic)
+    assert _provided(raw["posts"], "posts") != _provided(generic["posts"], "posts")
+    conformed = conform(PLATFORM, "fivetran", generic)
+    assert {p["post_type"] for p in conformed["posts"]} <= {"text", "media", "reply"}
+    assert not any(p["is_paid"] for p in conformed["posts"])
+    out = roundtrip(PLATFORM, "fivetran", conformed)
+    for source in ("posts", "post_daily", "account_daily"):
+        assert _provided(out[source], source) == _provided(conformed[source], source), source
+
+
+def test_conform_leaves_conforming_rows_alone() -> None:
+    from kpiframe.testing import conform
+
+    tables = _generated(6)
+    conformed = conform(PLATFORM, "fivetran", tables)
+    for source in ("posts", "post_daily", "account_daily"):
+        assert _provided(conformed[source], source) == _provided(tables[source], source)
