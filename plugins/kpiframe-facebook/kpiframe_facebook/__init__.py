@@ -364,6 +364,58 @@ ENCODE_DAILY_PAGE_METRICS_TOTAL = Select(
     """
 )
 
+# Conform: generic canonical rows adjusted to what this layout can say (conditions 1-3
+# above), so sample data reads the same through it and through the canonical layout.
+CONFORM_POSTS = Select(
+    """
+    SELECT
+        p.post_id AS post_id,
+        p.published_at AS published_at,
+        p.account_id AS account_id,
+        p.post_type AS post_type,
+        p.is_paid AS is_paid,
+        d.impressions AS impressions,
+        p.reach AS reach,
+        d.video_views AS video_views,
+        d.likes AS likes,
+        p.comments AS comments,
+        p.shares AS shares,
+        p.saves AS saves,
+        d.clicks AS clicks
+    FROM posts AS p
+    LEFT JOIN (
+        SELECT post_id, SUM(impressions) AS impressions, SUM(video_views) AS video_views,
+               SUM(COALESCE(likes, 0)) AS likes, SUM(clicks) AS clicks
+        FROM post_daily
+        GROUP BY post_id
+    ) AS d
+        ON d.post_id = p.post_id
+    WHERE p.account_id IS NOT NULL
+    """
+)
+
+CONFORM_POST_DAILY = Select(
+    """
+    SELECT
+        d.post_id AS post_id,
+        d."date" AS "date",
+        p.account_id AS account_id,
+        p.post_type AS post_type,
+        d.impressions AS impressions,
+        d.reach AS reach,
+        d.video_views AS video_views,
+        COALESCE(d.likes, 0) AS likes,
+        d.comments AS comments,
+        d.shares AS shares,
+        d.saves AS saves,
+        d.clicks AS clicks
+    FROM post_daily AS d
+    JOIN posts AS p
+        ON p.post_id = d.post_id
+    WHERE p.account_id IS NOT NULL
+    """
+)
+
 FIVETRAN = Layout(
     name="fivetran",
     default_schema="facebook_pages",
@@ -377,6 +429,7 @@ FIVETRAN = Layout(
         "lifetime_post_metrics_total": ENCODE_LIFETIME_POST_METRICS_TOTAL,
         "daily_page_metrics_total": ENCODE_DAILY_PAGE_METRICS_TOTAL,
     },
+    conform={"posts": CONFORM_POSTS, "post_daily": CONFORM_POST_DAILY},
 )
 
 PLATFORM = Platform(

@@ -430,3 +430,23 @@ def test_interactions_and_weights() -> None:
     assert "saves" not in PLATFORM.interactions
     assert PLATFORM.interactions["likes"] == "reactions"
     assert PLATFORM.weights["shares"] > PLATFORM.weights["likes"]
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_conform_makes_generic_rows_round_trip(seed: int) -> None:
+    """Generic rows: lifetime totals that are not the sums of the days, a NULL like, a
+    day whose account differs from its post's."""
+    from kpiframe.testing import conform
+
+    generic = _generated(seed)
+    rng = random.Random(seed)
+    for post in generic["posts"]:
+        post["likes"] = (post["likes"] or 0) + rng.randrange(1, 30)
+    generic["post_daily"][0]["likes"] = None
+    generic["post_daily"][1]["account_id"] = "999"
+    raw = roundtrip(PLATFORM, "fivetran", generic)
+    assert _provided(raw["posts"], "posts") != _provided(generic["posts"], "posts")
+    conformed = conform(PLATFORM, "fivetran", generic)
+    out = roundtrip(PLATFORM, "fivetran", conformed)
+    for source in ("posts", "post_daily", "account_daily"):
+        assert _provided(out[source], source) == _provided(conformed[source], source), source
