@@ -21,7 +21,7 @@ from kpiframe.definitions import (
     Simple,
     Weighted,
 )
-from kpiframe.expressions import ExprError, kpi_expr, row_expr
+from kpiframe.expressions import Expr, ExprError, kpi_expr, row_expr
 from kpiframe.problems import Location, Problem, did_you_mean, one_of
 
 if TYPE_CHECKING:
@@ -29,19 +29,10 @@ if TYPE_CHECKING:
 
 
 def expr_location(kpi: Kpi, key: str, text: str, offset: int) -> Location:
-    """Where character `offset` of the expression in `key` is in the file."""
-    pos = kpi.pos(key)
-    offset = max(0, min(offset, len(text)))
-    style = pos.style or ""
-    if style in ("|", ">"):
-        before = text[:offset]
-        line = pos.line + 1 + before.count("\n")
-        indent = (kpi.key_loc(key).column or 1) + 2
-        return Location(kpi.file, line, indent + len(before.rsplit("\n", 1)[-1]))
-    if "\n" in text[:offset]:
-        return Location(kpi.file, pos.line, pos.column)
-    quote = 1 if style in ('"', "'") else 0
-    return Location(kpi.file, pos.line, pos.column + quote + offset)
+    """Where character `offset` of the expression in `key` is in the file: through quotes,
+    escapes, block scalars and folded lines (the YAML source says where each one is)."""
+    line, column = kpi.pos(key).locate(text, offset)
+    return Location(kpi.file, line, column)
 
 
 def _expr_problem(kpi: Kpi, key: str, text: str, error: ExprError) -> Problem:
@@ -59,6 +50,15 @@ def _item_location(kpi: Kpi, key: str, index: int) -> Location:
     positions = getattr(items, "item_pos", None)
     if positions and index < len(positions):
         return Location(kpi.file, positions[index].line, positions[index].column)
+    return kpi.loc(key)
+
+
+def _value_location(kpi: Kpi, key: str, inner: str) -> Location:
+    """Where `inner` of the mapping in `key` has its value (else where `key` has)."""
+    node = kpi.node.get(key)
+    value_pos = getattr(node, "value_pos", None)
+    if value_pos and inner in value_pos:
+        return Location(kpi.file, value_pos[inner].line, value_pos[inner].column)
     return kpi.loc(key)
 
 
@@ -148,37 +148,39 @@ class _Checker:
 
     def fields_provided(
         self, kpi: Simple | Weighted, src: canonical.Source, platforms: Sequence[str],
-        fields: Sequence[str], key: str,
+        fields: Sequence[str], key: str, expr: Expr | None = None,
     ) -> None:
         if not self.active:
             return
         for field in fields:
             lacking = [p for p in platforms if field not in self.active[p].provides(src.name)]
+            where = kpi.loc(key) if expr is None else \
+                expr_location(kpi, key, expr.text, expr.offset_of(field))
             if kpi.platforms is not None:
                 for name in lacking:
                     self.problems.append(Problem.at(
-                        kpi.loc(key), "platform-missing-field",
+                        where, "platform-missing-field",
                         f"{kpi.type} '{kpi.name}' uses {src.name}.{field}, which platform "
                         f"'{name}' cannot provide",
                         kpi=kpi.name,
                         hint=f"drop '{name}' from `platforms`, or use another field"))
             elif platforms and len(lacking) == len(platforms):
                 self.problems.append(Problem.at(
-                    kpi.loc(key), "field-not-provided",
+                    where, "field-not-provided",
                     f"{kpi.type} '{kpi.name}' uses {src.name}.{field}, which none of its "
                     f"platforms provide ({', '.join(lacking)})",
                     kpi=kpi.name,
                     hint="`kpiframe plugins` shows which fields each platform provides"))
 
     def expression(self, kpi: Kpi, key: str, text: str | None,
-                   src: canonical.Source) -> list[str]:
+                   src: canonical.Source) -> Expr | None:
         if text is None:
-            return []
+            return None
         try:
-            return list(row_expr(text, src.fields).names)
+            return row_expr(text, src.fields)
         except ExprError as error:
             self.problems.append(_expr_problem(kpi, key, text, error))
-            return []
+            return None
 
     # -- per type -------------------------------------------------------------------------
 
@@ -189,8 +191,10 @@ class _Checker:
             return
         for key in ("expr", "filter"):
             text = getattr(kpi, key)
-            names = self.expression(kpi, key, text, src)
-            self.fields_provided(kpi, src, platforms, [n for n in names if n != "platform"], key)
+            expr = self.expression(kpi, key, text, src)
+            names = expr.names if expr else ()
+            self.fields_provided(kpi, src, platforms, [n for n in names if n != "platform"], key,
+                                 expr)
             if key == "expr" and kpi.agg == "sum":
                 for name in names:
                     field = src.fields[name]
@@ -210,9 +214,10 @@ class _Checker:
         platforms = self.platforms(kpi, src)
         if src is None:
             return
-        names = self.expression(kpi, "filter", kpi.filter, src)
+        expr = self.expression(kpi, "filter", kpi.filter, src)
+        names = expr.names if expr else ()
         self.fields_provided(kpi, src, platforms, [n for n in names if n != "platform"],
-                             "filter")
+                             "filter", expr)
         interactions = src.interactions
         if not interactions:
             self.problems.append(Problem.at(
@@ -220,6 +225,14 @@ class _Checker:
                 f"weighted '{kpi.name}' reads '{src.name}', which has no interaction fields",
                 kpi=kpi.name, hint="weighted KPIs read posts or post_daily"))
             return
+        for index, name in enumerate(kpi.interactions or ()):
+            if name not in interactions:
+                self.problems.append(Problem.at(
+                    _item_location(kpi, "interactions", index), "weights-not-interaction",
+                    f"weighted '{kpi.name}' counts '{name}', which is not an interaction field",
+                    kpi=kpi.name,
+                    hint=did_you_mean(name, interactions)
+                    or "interactions: " + ", ".join(interactions)))
         for name in kpi.weights:
             if name not in interactions:
                 self.problems.append(Problem.at(
@@ -234,7 +247,7 @@ class _Checker:
                     _mapping_key_location(kpi, "platform_weights", platform), "unknown-platform",
                     f"weighted '{kpi.name}' sets weights for platform '{platform}', which no "
                     "plugin provides",
-                    kpi=kpi.name,
+                    kpi=kpi.name, severity="warning",
                     hint=did_you_mean(platform, self.registered)
                     or "installed platforms: " + one_of(self.registered)))
             for name in overrides:
@@ -247,9 +260,18 @@ class _Checker:
                         kpi=kpi.name,
                         hint=did_you_mean(name, interactions)
                         or "interactions: " + ", ".join(interactions)))
-        counted = kpi.interactions or interactions
-        self.fields_provided(kpi, src, platforms, [i for i in counted if i in interactions],
-                             "source")
+        # a NULL interaction counts 0: a platform lacking some is fine, lacking all is not
+        if not self.active:
+            return
+        for platform in platforms:
+            counted = kpi.counted(platform, interactions)
+            if counted and not set(counted) & set(self.active[platform].provides(src.name)):
+                self.problems.append(Problem.at(
+                    kpi.loc("source"), "platform-missing-field",
+                    f"weighted '{kpi.name}' counts {', '.join(counted)}, none of which "
+                    f"platform '{platform}' provides",
+                    kpi=kpi.name,
+                    hint=f"drop '{platform}' from `platforms`, or weigh an interaction it has"))
 
     def ratio(self, kpi: Ratio) -> None:
         self.problems.extend(self.ref(kpi, "numerator", kpi.numerator))
@@ -261,6 +283,7 @@ class _Checker:
                 kpi=kpi.name, severity="warning", hint="add `scale: 100`"))
         if kpi.average_over is None:
             return
+        not_a_key: dict[str, list[str]] = {}  # source -> "numerator 'x'", ...
         for key, name in (("numerator", kpi.numerator), ("denominator", kpi.denominator)):
             part = self.kpis.get(name)
             if part is None:
@@ -275,25 +298,27 @@ class _Checker:
                 continue
             src = canonical.SOURCES.get(part.source)
             if src is not None and kpi.average_over not in src.entity:
-                self.problems.append(Problem.at(
-                    kpi.loc("average_over"), "bad-average-over",
-                    f"ratio '{kpi.name}' averages per '{kpi.average_over}', which is not a key "
-                    f"of {src.name} ({key} '{name}')",
-                    kpi=kpi.name,
-                    hint=did_you_mean(kpi.average_over, src.entity)
-                    or "keys of " + src.name + ": " + ", ".join(src.entity)))
+                not_a_key.setdefault(src.name, []).append(f"{key} '{name}'")
+        for source, parts in not_a_key.items():  # one problem per source, not per part
+            entity = canonical.SOURCES[source].entity
+            self.problems.append(Problem.at(
+                kpi.loc("average_over"), "bad-average-over",
+                f"ratio '{kpi.name}' averages per '{kpi.average_over}', which is not a key "
+                f"of {source} ({', '.join(parts)})",
+                kpi=kpi.name,
+                hint=did_you_mean(kpi.average_over, entity)
+                or "keys of " + source + ": " + ", ".join(entity)))
 
     def derived(self, kpi: Derived) -> None:
         try:
-            names = kpi_expr(kpi.expr).names
+            expr = kpi_expr(kpi.expr)
         except ExprError as error:
             self.problems.append(_expr_problem(kpi, "expr", kpi.expr, error))
             return
-        for name in names:
+        for name in expr.names:
             if name not in self.known:
-                offset = kpi.expr.lower().find(name)
                 self.problems.append(Problem.at(
-                    expr_location(kpi, "expr", kpi.expr, max(offset, 0)), "unknown-kpi",
+                    expr_location(kpi, "expr", kpi.expr, expr.offset_of(name)), "unknown-kpi",
                     f"derived '{kpi.name}' refers to '{name}'",
                     kpi=kpi.name,
                     hint=did_you_mean(name, self.known) or "no KPI of that name"))
@@ -313,7 +338,7 @@ class _Checker:
                 "numerator and denominator and divide them in a derived KPI"))
         if kpi.target and kpi.grain_to_date and kpi.target.grain != kpi.grain_to_date:
             self.problems.append(Problem.at(
-                kpi.loc("target"), "target-grain",
+                _value_location(kpi, "target", "grain"), "target-grain",
                 f"cumulative '{kpi.name}' is {kpi.grain_to_date}-to-date, but its target is per "
                 f"{kpi.target.grain}",
                 kpi=kpi.name, hint=f"set target.grain to {kpi.grain_to_date}"))
@@ -370,10 +395,14 @@ def cycles(kpis: dict[str, Kpi]) -> list[Problem]:
                     i = loop.index(first)
                     ordered = [*loop[i:], *loop[:i], first]
                     kpi = kpis[first]
-                    ref_key = next((k for k in ("of", "numerator", "denominator", "expr")
-                                    if k in kpi.node and ordered[1] in str(kpi.node[k])), None)
+                    ref_key = next((k for k in ("of", "numerator", "denominator")
+                                    if kpi.node.get(k) == ordered[1]), None)
+                    where = kpi.loc(ref_key)
+                    if ref_key is None and isinstance(kpi, Derived):
+                        offset = kpi_expr(kpi.expr).offset_of(ordered[1])
+                        where = expr_location(kpi, "expr", kpi.expr, offset)
                     problems.append(Problem.at(
-                        kpi.loc(ref_key), "cycle",
+                        where, "cycle",
                         f"KPIs refer to each other in a cycle: {' -> '.join(ordered)}",
                         kpi=first,
                         hint="a KPI cannot be computed from itself; break the cycle"))

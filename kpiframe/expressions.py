@@ -8,12 +8,14 @@ every identifier on output, so user text is never spliced into SQL.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import sqlglot
-from sqlglot import exp
+from sqlglot import Token, Tokenizer, TokenType, exp
 from sqlglot.errors import ParseError, TokenError
 
 from kpiframe.problems import did_you_mean
@@ -88,13 +90,27 @@ class Expr:
     def copy_tree(self) -> exp.Expr:
         return self.tree.copy()
 
+    def offset_of(self, name: str) -> int:
+        """Where the first reference to column (or KPI) `name` starts in `text`."""
+        for column in self.tree.find_all(exp.Column):
+            if column.name == name:
+                return _offset(column)
+        return 0
+
 
 def _offset(node: exp.Expr) -> int:
-    for candidate in (node, *node.walk()):
-        meta = getattr(candidate, "_meta", None) or {}
-        if "start" in meta:
-            return int(meta["start"])
-    return 0
+    """Where a node starts: its leftmost token (only tokens carry positions)."""
+    starts = [
+        int(meta["start"])
+        for candidate in node.walk()
+        if "start" in (meta := getattr(candidate, "_meta", None) or {})
+    ]
+    return min(starts, default=0)
+
+
+def _token_offset(text: str, kind: TokenType) -> int:
+    """Where the first token of a kind starts (an operator, which carries no position)."""
+    return next((t.start for t in _tokens(text) if t.token_type == kind), 0)
 
 
 def _statement_offset(text: str, node: exp.Expr) -> int:
@@ -138,9 +154,7 @@ def _parse(text: str) -> exp.Expr:
         offset = 0
         message = str(error).splitlines()[0]
         if isinstance(error, ParseError) and error.errors:
-            first = error.errors[0]
-            message = first.get("description") or message
-            offset = _line_col_to_offset(text, first.get("line", 1), first.get("col", 1))
+            message, offset = _syntax_error(text, error.errors[0], message)
         raise ExprError("expr-syntax", f"cannot parse expression: {message}", offset,
                         "write a SQL expression such as `likes + comments` or `sentiment = "
                         "'positive'`") from None
@@ -151,6 +165,49 @@ def _parse(text: str) -> exp.Expr:
                         "an expression must be a single SQL expression, not several statements",
                         max(second, 0), "remove the ';' and what follows it")
     return parts[0]
+
+
+_REQUIRED = re.compile(r"Required keyword: '(\w+)' missing for <class '(?:[\w.]*\.)?(\w+)'>")
+
+
+def _syntax_error(text: str, error: dict[str, Any], message: str) -> tuple[str, int]:
+    """sqlglot's first error in words a KPI author reads, at the token it is about
+    (sqlglot gives the column where that token ends)."""
+    description = str(error.get("description") or message)
+    token = str(error.get("highlight") or "")
+    end = _line_col_to_offset(text, error.get("line", 1), error.get("col", 1))
+    offset = max(end - len(token) + 1, 0) if text[end - len(token) + 1 : end + 1] == token \
+        else end
+    if description.startswith("Expecting )"):
+        unclosed = _unclosed_paren(text)
+        if unclosed is not None:
+            return "this '(' is never closed", unclosed
+    required = _REQUIRED.match(description)
+    if required and required.group(1) != "expression":
+        return f"incomplete {required.group(2).upper()} (missing its {required.group(1)})", \
+            offset
+    if required and not text[offset + len(token) :].strip():
+        return f"'{token}' needs something after it", offset
+    if required or description.startswith("Invalid expression / Unexpected token"):
+        return f"unexpected '{token}'", offset
+    return description, offset
+
+
+def _tokens(text: str) -> list[Token]:
+    try:
+        return list(Tokenizer().tokenize(text))
+    except TokenError:  # pragma: no cover - the text tokenized before
+        return []
+
+
+def _unclosed_paren(text: str) -> int | None:
+    opened: list[int] = []
+    for token in _tokens(text):
+        if token.token_type == TokenType.L_PAREN:
+            opened.append(token.start)
+        elif token.token_type == TokenType.R_PAREN and opened:
+            opened.pop()
+    return opened[-1] if opened else None
 
 
 def _line_col_to_offset(text: str, line: int, col: int) -> int:
@@ -184,6 +241,8 @@ def _check(
             if name not in seen:
                 seen.append(name)
             continue
+        if isinstance(node, exp.Alias):
+            _alias(text, node)
         if isinstance(node, (*_STATEMENTS, exp.Select, exp.Subquery, exp.Table, exp.Exists)):
             raise ExprError("expr-forbidden",
                             f"{_describe(node)} is not allowed in an expression",
@@ -217,10 +276,26 @@ def _check(
                                 "TIMESTAMP")
             continue
         if not isinstance(node, nodes):
+            at = _token_offset(text, TokenType.DPIPE) if isinstance(node, exp.DPipe) \
+                else _offset(node)
             raise ExprError("expr-forbidden",
-                            f"{_describe(node)} is not allowed in an expression",
-                            _offset(node), hint)
+                            f"{_describe(node)} is not allowed in an expression", at, hint)
     return tuple(seen)
+
+
+def _alias(text: str, node: exp.Alias) -> None:
+    """`likes comments` parses as `likes AS comments`: almost always a missing operator."""
+    ident = node.args.get("alias")
+    at = _offset(ident) if ident is not None else _offset(node)
+    tokens = _tokens(text)
+    before = [t for t in tokens if t.start < at]
+    if before and before[-1].token_type == TokenType.ALIAS:
+        raise ExprError("expr-forbidden",
+                        f"an alias ('AS {node.alias}') is not allowed in an expression",
+                        before[-1].start, "remove it: a KPI's column is named after the KPI")
+    raise ExprError("expr-syntax",
+                    f"cannot parse expression: an operator is missing before '{node.alias}'",
+                    at, "write e.g. `likes + comments`, not `likes comments`")
 
 
 def _normalise(tree: exp.Expr) -> exp.Expr:

@@ -92,12 +92,29 @@ def _allowed(error: Any) -> list[str]:
     return sorted(props)
 
 
+def _type_hint(expected: str, instance: Any) -> str:
+    if isinstance(instance, (dict, list)) and expected not in ("object", "array"):
+        return "write a single value here, not a list or a mapping"
+    if expected == "string":
+        return "quote strings that YAML would read as numbers, booleans or dates"
+    if expected in ("number", "integer"):
+        return "write a plain number: no quotes, units or '%'"
+    if expected == "array":
+        return "write a list: `[a, b]`, or one `- item` per line"
+    if expected == "object":
+        return "write a mapping: one `key: value` per line, indented under this key"
+    return "see `kpiframe schema` for the format"
+
+
 def _problems(error: Any, doc: Any, file: str) -> Iterator[Problem]:
     path = list(error.absolute_path)
     name = _kpi_of(doc, path)
     in_tests = bool(path) and path[0] == "tests"
     kpi = None if in_tests else name
     where = (f"test '{name}'" if in_tests else f"kpi '{name}'") if name else "file"
+    if name is None and len(path) >= 2 and path[0] in ("kpis", "tests") \
+            and isinstance(path[1], int):
+        where = f"{'test' if in_tests else 'kpi'} #{path[1] + 1} (no valid name)"
     validator = error.validator
 
     def at(pos: Pos | None) -> Location:
@@ -141,9 +158,7 @@ def _problems(error: Any, doc: Any, file: str) -> Iterator[Problem]:
             "wrong-type",
             f"{where}: '{field}' must be {article} {expected}, not {_kind(error.instance)}",
             kpi=kpi,
-            hint="quote strings that YAML would read as numbers, booleans or dates"
-            if expected == "string"
-            else None,
+            hint=_type_hint(expected, error.instance),
         )
         return
     if validator == "pattern" and path and path[-1] == "name":
@@ -203,6 +218,18 @@ def _problems(error: Any, doc: Any, file: str) -> Iterator[Problem]:
             hint=examples.get(str(path[-1]) if path else "", "see `kpiframe schema`"),
         )
         return
+    if validator == "uniqueItems" and isinstance(error.instance, list):
+        items = error.instance
+        again = next((i for i, item in enumerate(items) if item in items[:i]), None)
+        if again is not None:
+            yield Problem.at(
+                at(position(doc, [*path, again])),
+                "schema",
+                f"{where}: '{field}' lists {items[again]!r} twice",
+                kpi=kpi,
+                hint="remove the repeated item",
+            )
+            return
     if validator == "minLength":
         yield Problem.at(at(pos), "bad-value", f"{where}: '{field}' is empty", kpi=kpi,
                          hint="remove the field or give it a value")

@@ -171,4 +171,4 @@ def test_real_executable_has_no_traceback_on_garbage(root: Path) -> None:
                           capture_output=True, text=True)
     assert done.returncode == 1
     assert "Traceback" not in done.stdout + done.stderr
-    assert "definitions/broken.yaml:3:1: error[not-utf8]" in done.stdout
+    assert "definitions/broken.yaml:3:2: error[not-utf8]" in done.stdout
