@@ -87,7 +87,7 @@ def read_file(path: Path, plugin: str | None = None) -> DefinitionFile:
         result.problems.append(Problem.at(
             Location(shown, pos.line if pos else 1, pos.column if pos else 1),
             "not-a-mapping",
-            f"a definition file must be a mapping with a `kpis:` list, not {type(doc).__name__}",
+            f"a definition file must be a mapping with a `kpis:` list, not {_kind(doc)}",
             hint="start the file with `kpis:`"))
         return result
     found, broken = schema.validate(doc, shown)
@@ -104,6 +104,18 @@ def read_file(path: Path, plugin: str | None = None) -> DefinitionFile:
         if ("tests", index) not in broken:
             result.tests.append(item)
     return result
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return f"a {type(value).__name__}"
 
 
 class Catalog:
