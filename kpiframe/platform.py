@@ -71,6 +71,9 @@ class Layout:
     return the same rows adjusted to what this layout can represent exactly (X reports
     only tweet-attributed follows, say). Sample data is conformed before it is written, so
     reading it through this layout or through the canonical one gives the same numbers.
+    Every conform query reads the rows as they were before any of them ran; it may drop
+    rows; canonical fields it does not return read as NULL; sources without one are left
+    as they are. `kpiframe.testing.conform` runs them on fixture rows.
     """
 
     name: str
