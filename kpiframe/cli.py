@@ -332,5 +332,94 @@ def schema() -> None:
     click.echo(schema_text(), nl=False)
 
 
+# --------------------------------------------------------------------------- sample data
+
+
+@main.command("sample-data")
+@click.option("--engine", default=None, metavar="URL",
+              help="The DuckDB database to write (default: the project's engine, else "
+              "duckdb:///.kpiframe/sample.duckdb).")
+@click.option("--scale", type=click.FloatRange(min=0, min_open=True, max=100_000), default=1.0,
+              show_default=True,
+              help="Size: 1 is tens of thousands of rows, 200 about ten million.")
+@click.option("--seed", type=int, default=42, show_default=True,
+              help="Same seed, same rows, on any machine.")
+@click.option("--layout", "layouts", multiple=True, metavar="L",
+              help="Write this layout (repeatable): canonical, fivetran... Default: canonical "
+              "and each platform's layout in kpiframe.yaml.")
+@click.option("--start", type=click.DateTime(formats=["%Y-%m-%d"]), default="2025-01-01",
+              show_default=True, help="First day of the data.")
+@click.option("--days", type=click.IntRange(1, 36_600), default=365, show_default=True,
+              help="Number of days.")
+@click.pass_obj
+@handles_errors
+def sample_data(obj: Context, engine: str | None, scale: float, seed: int,
+                layouts: tuple[str, ...], start: Any, days: int) -> None:
+    """Generate realistic sample data for every installed platform, in DuckDB."""
+    from kpiframe import render
+    from kpiframe.demo import long_run, progress_bar
+    from kpiframe.engines.base import parse_url
+    from kpiframe.plugins import load_registry
+    from kpiframe.problems import KpiframeError
+    from kpiframe.project import load_project
+    from kpiframe.sample import build
+
+    project = load_project(obj.project_dir)
+    errors = [p for p in project.problems if p.is_error]
+    if errors:
+        raise KpiframeError(errors)
+    registry = load_registry((*project.plugins, *obj.plugins))
+    url = project.engine_url(engine)
+    if not layouts:
+        configured = {a.layout.name for a in registry.active(project.platforms).values()}
+        layouts = ("canonical", *sorted(configured - {"canonical"}))
+    for problem in registry.problems:
+        click.echo(problem.format(), err=True)
+    label = f"Generating sample data (scale {scale:g}, seed {seed})"
+    with progress_bar(label, long_run(scale, days)) as progress:
+        summary = build(url, scale=scale, seed=seed, layouts=layouts, start=start.date(),
+                        days=days, registry=registry, platforms=project.platforms,
+                        progress=progress)
+    for note in summary.notes:
+        click.echo(f"note: {note}", err=True)
+    schemas: dict[str, dict[str, Any]] = {}
+    for name, rows in summary.tables.items():
+        schema = name.rpartition(".")[0]
+        platform, layout = summary.written.get(name, ("", ""))
+        entry = schemas.setdefault(schema, {"schema": schema, "platform": platform,
+                                            "layout": layout, "tables": 0, "rows": 0})
+        entry["tables"] += 1
+        entry["rows"] += rows
+    shown = [*schemas.values(), {"schema": "total", "tables": len(summary.tables),
+                                 "rows": summary.total_rows}]
+    click.echo(render.table(shown, ["schema", "platform", "layout", "tables", "rows"]))
+    path = parse_url(url).path or "(in memory)"
+    click.echo(f"\nWrote {summary.total_rows:,} rows for {len(summary.platforms)} platforms to "
+               f"{path} in {summary.elapsed_seconds:.1f} s.")
+    flag = "" if engine is None else f" --engine {url}"
+    click.echo("Next:\n"
+               f"  kpiframe demo{flag}\n"
+               f"  kpiframe query impressions engagement_rate_by_impressions --grain month "
+               f"--by platform{flag}")
+
+
+@main.command()
+@click.option("--scale", type=click.FloatRange(min=0, min_open=True, max=100_000), default=None,
+              help="Size of the sample data, when the demo builds it (default 1; a different "
+              "scale rebuilds it).")
+@click.option("--engine", default=None, metavar="URL",
+              help="The DuckDB database (default: the project's engine, else "
+              "duckdb:///.kpiframe/sample.duckdb).")
+@click.pass_obj
+@handles_errors
+def demo(obj: Context, scale: float | None, engine: str | None) -> None:
+    """Build sample data and show the standard catalog on it."""
+    from kpiframe import demo as demo_
+
+    catalog = obj.catalog()
+    url = catalog.project.engine_url(engine)
+    demo_.run(catalog, url, scale, default_url=engine is None)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
