@@ -172,3 +172,22 @@ def test_real_executable_has_no_traceback_on_garbage(root: Path) -> None:
     assert done.returncode == 1
     assert "Traceback" not in done.stdout + done.stderr
     assert "definitions/broken.yaml:3:2: error[not-utf8]" in done.stdout
+
+
+def test_a_database_file_named_like_a_platform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                               ) -> None:
+    """DuckDB names a database after its file; alpha.duckdb must not hide schema alpha."""
+    url = f"duckdb:///{tmp_path / 'alpha.duckdb'}"
+    con = DuckDBConnection(url)
+    columns = canonical_columns("post_daily")
+    row = dict.fromkeys(n for n, _ in columns)
+    row.update(post_id="1", date=dt.date(2025, 1, 5), likes=3)
+    con.create_table("alpha", "post_daily", columns, [[row[n] for n, _ in columns]])
+    con.create_table("beta", "post_daily", columns, [])
+    con.close()
+    (tmp_path / "definitions").mkdir()
+    (tmp_path / "definitions" / "kpis.yaml").write_text(KPIS)
+    monkeypatch.chdir(tmp_path)
+    code, out = run("--plugin", "testplatforms", "query", "likes", "--engine", url,
+                    "--format", "csv")
+    assert (code, out) == (0, "likes\n3\n")

@@ -10,18 +10,30 @@ from kpiframe.engines.base import create_table_sql, insert_sql, parse_url
 from kpiframe.platform import Result
 
 
+#: the name a database file is attached under (fixed, so no platform schema collides)
+DATABASE = "kpiframe_db"
+
+
 class DuckDBConnection:
     dialect = "duckdb"
 
     def __init__(self, url: str) -> None:
         import duckdb
 
+        from sqlglot import exp
+
         parsed = parse_url(url)
         path = parsed.path or ":memory:"
+        self.con = duckdb.connect(":memory:")
         if path != ":memory:":
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        read_only = parsed.query.get("read_only") in ("1", "true")
-        self.con = duckdb.connect(path, read_only=read_only)
+            # DuckDB names a database after its file: x.duckdb would make "x"."posts"
+            # ambiguous between catalog x and schema x. Attach it under a fixed name.
+            attach = f"ATTACH {exp.Literal.string(path).sql('duckdb')} AS {DATABASE}"
+            if parsed.query.get("read_only") in ("1", "true"):
+                attach += " (READ_ONLY)"
+            self.con.execute(attach)
+            self.con.execute(f"USE {DATABASE}")
         # timestamps fall into the period of their UTC date (SPEC §3)
         self.con.execute("SET TimeZone = 'UTC'")
 
