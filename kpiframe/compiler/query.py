@@ -95,6 +95,8 @@ class SourceScan:
     platforms: set[str] | None = field(default_factory=set)
     fields: set[str] = field(default_factory=set)
     chains: set[Chain] = field(default_factory=set)
+    #: the aggregate has `_n`, its rows in range (a look-back reads rows before --from)
+    counts_in_range: bool = False
 
 
 class Builder:
@@ -430,14 +432,15 @@ class Builder:
                     copy=False,
                 )
             )
-        if not daily and self.by:  # rows in range: which --by values the answer shows
-            present = (
-                exp.Count(this=exp.Case().when(self.in_range(), exp.Literal.number(1), copy=False))
-                if reaches_back
-                else exp.Count(this=exp.Star())
+        if not daily and self.by and reaches_back:
+            # rows in range decide which --by values the answer shows; without a look-back
+            # every row is in range and the column is not needed
+            present = exp.Count(
+                this=exp.Case().when(self.in_range(), exp.Literal.number(1), copy=False)
             )
             selects.append(exp.alias_(present, quoted("_n"), copy=False))
-        if not daily and self.needs_bounds:  # the last day with data
+            scan.counts_in_range = True
+        if not daily and self.needs_last_day:  # the last day with data
             selects.append(exp.alias_(exp.Max(this=col("_day")), quoted("_last"), copy=False))
         source: exp.Expr = exp.Subquery(this=rows, alias=exp.TableAlias(this=quoted("r")))
         if windows:
@@ -579,15 +582,23 @@ class Builder:
         """Whether a `bounds` CTE computes the range from the data."""
         return self.data_bounds and bool(self.grain or self.cums)
 
+    @property
+    def needs_last_day(self) -> bool:
+        """Whether the data's last day matters (the as-of day of cumulative KPIs); without
+        them the last period is enough, and that is a group key already."""
+        return self.req.end is None and bool(self.cums)
+
     def bounds(self) -> exp.Select:
         """One row of the bounds the data decides: the first period (lo, where the spine
-        starts too) and the last day with data (last_day, and its period hi)."""
+        starts too), the last period (hi) and, for cumulative KPIs, the last day."""
+        last_day = self.needs_last_day
         parts: list[exp.Select] = []
         for name in self.scans:
-            cols = [
-                col("period") if self.grain else exp.alias_(exp.null(), "period", copy=False),
-                col("_last"),
+            cols: list[exp.Expr] = [
+                col("period") if self.grain else exp.alias_(exp.null(), "period", copy=False)
             ]
+            if last_day:
+                cols.append(col("_last"))
             parts.append(
                 exp.select(*cols, copy=False).from_(
                     exp.Table(this=quoted(f"agg_{name}")), copy=False
@@ -596,18 +607,21 @@ class Builder:
         union: exp.Query = parts[0]
         for part in parts[1:]:
             union = exp.union(union, part, distinct=False, copy=False)
-        data = exp.select(
-            exp.alias_(exp.Min(this=col("period")), quoted("lo"), copy=False),
-            exp.alias_(exp.Max(this=col("_last")), quoted("last_day"), copy=False),
-            copy=False,
-        ).from_(exp.Subquery(this=union, alias=exp.TableAlias(this=quoted("d"))), copy=False)
-        columns: dict[str, exp.Expr] = {
-            "lo": col("lo", "d"),
-            "spine_lo": col("lo", "d"),
-            "last_day": col("last_day", "d"),
-        }
-        if self.grain is not None:
-            columns["hi"] = dates.trunc(col("last_day", "d"), self.grain, self.dialect)
+        found = [exp.alias_(exp.Min(this=col("period")), quoted("lo"), copy=False)]
+        if last_day:
+            found.append(exp.alias_(exp.Max(this=col("_last")), quoted("last_day"), copy=False))
+        else:
+            found.append(exp.alias_(exp.Max(this=col("period")), quoted("hi"), copy=False))
+        data = exp.select(*found, copy=False).from_(
+            exp.Subquery(this=union, alias=exp.TableAlias(this=quoted("d"))), copy=False
+        )
+        columns: dict[str, exp.Expr] = {"lo": col("lo", "d"), "spine_lo": col("lo", "d")}
+        if last_day:
+            columns["last_day"] = col("last_day", "d")
+            if self.grain is not None:
+                columns["hi"] = dates.trunc(col("last_day", "d"), self.grain, self.dialect)
+        elif self.grain is not None:
+            columns["hi"] = col("hi", "d")
         return exp.select(
             *(exp.alias_(v, quoted(k), copy=False) for k, v in columns.items()), copy=False
         ).from_(exp.Subquery(this=data, alias=exp.TableAlias(this=quoted("d"))), copy=False)
@@ -660,22 +674,28 @@ class Builder:
             ),
             "spine_lo",
         ).where(exp.LT(this=col("n", "n"), expression=exp.Literal.number(count)), copy=False)
-        end = dates.period_end(col("period", "p"), self.grain, self.dialect)
-        # CASE rather than LEAST: sqlglot rewrites LEAST for DuckDB in a way that does not
-        # print back the same, and both sides are never NULL here
-        last = self.bound("last_day")
-        as_of = (
-            exp.Case()
-            .when(exp.LTE(this=end, expression=last), end.copy(), copy=False)
-            .else_(last.copy(), copy=False)
-            if self.grain != "day"
-            else col("period", "p")
-        )
+        columns: list[exp.Expr] = [col("period", "p")]
+        needed = ["hi"]
+        if self.cums:  # the as-of day of cumulative KPIs
+            if self.grain == "day":
+                as_of: exp.Expr = col("period", "p")
+            else:
+                # CASE rather than LEAST: sqlglot rewrites LEAST for DuckDB in a way that
+                # does not print back the same, and both sides are never NULL here
+                end = dates.period_end(col("period", "p"), self.grain, self.dialect)
+                last = self.bound("last_day")
+                as_of = (
+                    exp.Case()
+                    .when(exp.LTE(this=end, expression=last), end.copy(), copy=False)
+                    .else_(last.copy(), copy=False)
+                )
+                needed.append("last_day")
+            columns.append(exp.alias_(as_of, quoted("as_of"), copy=False))
         spine = self.cross_bounds(
-            exp.select(
-                col("period", "p"), exp.alias_(as_of, quoted("as_of"), copy=False), copy=False
-            ).from_(exp.Subquery(this=periods, alias=exp.TableAlias(this=quoted("p"))), copy=False),
-            *(("hi", "last_day") if self.grain != "day" else ("hi",)),
+            exp.select(*columns, copy=False).from_(
+                exp.Subquery(this=periods, alias=exp.TableAlias(this=quoted("p"))), copy=False
+            ),
+            *needed,
         ).where(exp.LTE(this=col("period", "p"), expression=self.bound("hi")), copy=False)
         return [("digits", digit_rows), ("nums", nums)], spine
 
@@ -686,9 +706,10 @@ class Builder:
             query = exp.select(*(col(d) for d in self.by), copy=False).from_(
                 exp.Table(this=quoted(f"agg_{source}")), copy=False
             )
-            query = query.where(
-                exp.GT(this=col("_n"), expression=exp.Literal.number(0)), copy=False
-            )
+            if self.scans[source].counts_in_range:
+                query = query.where(
+                    exp.GT(this=col("_n"), expression=exp.Literal.number(0)), copy=False
+                )
             parts.append(query)
         union: exp.Query = parts[0]
         for part in parts[1:]:

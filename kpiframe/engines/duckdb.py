@@ -9,7 +9,6 @@ from typing import Any
 from kpiframe.engines.base import create_table_sql, insert_sql, parse_url
 from kpiframe.platform import Result
 
-
 #: the name a database file is attached under (fixed, so no platform schema collides)
 DATABASE = "kpiframe_db"
 
@@ -19,7 +18,6 @@ class DuckDBConnection:
 
     def __init__(self, url: str) -> None:
         import duckdb
-
         from sqlglot import exp
 
         parsed = parse_url(url)

@@ -89,12 +89,7 @@ WITH "agg_account_daily" AS (
   FROM "digits" AS "d0"
 ), "spine" AS (
   SELECT
-    "p"."period",
-    CASE
-      WHEN CAST(CAST("p"."period" + INTERVAL '7 DAY' AS DATE) + INTERVAL '-1 DAY' AS DATE) <= CAST('2024-02-25' AS DATE)
-      THEN CAST(CAST("p"."period" + INTERVAL '7 DAY' AS DATE) + INTERVAL '-1 DAY' AS DATE)
-      ELSE CAST('2024-02-25' AS DATE)
-    END AS "as_of"
+    "p"."period"
   FROM (
     SELECT
       CAST(CAST('2024-01-15' AS DATE) + (

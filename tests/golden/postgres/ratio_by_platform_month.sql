@@ -10,9 +10,7 @@ WITH "agg_post_daily" AS (
         THEN COALESCE("likes", 0) + 3 * COALESCE("comments", 0) + 5 * COALESCE("shares", 0) + COALESCE("saves", 0) + COALESCE("clicks", 0)
       END
     ) AS "m_engagement",
-    SUM("impressions") AS "m_impressions",
-    COUNT(*) AS "_n",
-    MAX("_day") AS "_last"
+    SUM("impressions") AS "m_impressions"
   FROM (
     SELECT
       "platform",
@@ -58,9 +56,7 @@ WITH "agg_post_daily" AS (
     "period",
     "platform",
     COUNT(CASE WHEN "is_own_brand" THEN 1 END) AS "m_own_mentions",
-    COUNT(*) AS "m_mentions",
-    COUNT(*) AS "_n",
-    MAX("_day") AS "_last"
+    COUNT(*) AS "m_mentions"
   FROM (
     SELECT
       "platform",
@@ -84,21 +80,18 @@ WITH "agg_post_daily" AS (
   SELECT
     "d"."lo" AS "lo",
     "d"."lo" AS "spine_lo",
-    "d"."last_day" AS "last_day",
-    CAST(DATE_TRUNC('MONTH', "d"."last_day") AS DATE) AS "hi"
+    "d"."hi" AS "hi"
   FROM (
     SELECT
       MIN("period") AS "lo",
-      MAX("_last") AS "last_day"
+      MAX("period") AS "hi"
     FROM (
       SELECT
-        "period",
-        "_last"
+        "period"
       FROM "agg_post_daily"
       UNION ALL
       SELECT
-        "period",
-        "_last"
+        "period"
       FROM "agg_mentions"
     ) AS "d"
   ) AS "d"
@@ -141,12 +134,7 @@ WITH "agg_post_daily" AS (
   CROSS JOIN "digits" AS "d3"
 ), "spine" AS (
   SELECT
-    "p"."period",
-    CASE
-      WHEN CAST(CAST("p"."period" + INTERVAL '1 MONTH' AS DATE) + INTERVAL '-1 DAY' AS DATE) <= "b"."last_day"
-      THEN CAST(CAST("p"."period" + INTERVAL '1 MONTH' AS DATE) + INTERVAL '-1 DAY' AS DATE)
-      ELSE "b"."last_day"
-    END AS "as_of"
+    "p"."period"
   FROM (
     SELECT
       CAST("b"."spine_lo" + (
@@ -164,14 +152,10 @@ WITH "agg_post_daily" AS (
   SELECT
     "platform"
   FROM "agg_post_daily"
-  WHERE
-    "_n" > 0
   UNION
   SELECT
     "platform"
   FROM "agg_mentions"
-  WHERE
-    "_n" > 0
 ), "base" AS (
   SELECT
     "s"."period",

@@ -89,12 +89,7 @@ WITH `agg_account_daily` AS (
   FROM `digits` AS `d0`
 ), `spine` AS (
   SELECT
-    `p`.`period`,
-    CASE
-      WHEN CAST(DATE_ADD(CAST(DATE_ADD(`p`.`period`, 7) AS DATE), -1) AS DATE) <= CAST('2024-02-25' AS DATE)
-      THEN CAST(DATE_ADD(CAST(DATE_ADD(`p`.`period`, 7) AS DATE), -1) AS DATE)
-      ELSE CAST('2024-02-25' AS DATE)
-    END AS `as_of`
+    `p`.`period`
   FROM (
     SELECT
       CAST(DATE_ADD(CAST('2024-01-15' AS DATE), `n`.`n` * 7) AS DATE) AS `period`

@@ -1,7 +1,6 @@
 WITH `agg_post_daily` AS (
   SELECT
-    `period`,
-    MAX(`_day`) AS `_last`
+    `period`
   FROM (
     SELECT
       `platform`,
@@ -62,16 +61,14 @@ WITH `agg_post_daily` AS (
   SELECT
     `d`.`lo` AS `lo`,
     `d`.`lo` AS `spine_lo`,
-    `d`.`last_day` AS `last_day`,
-    `d`.`last_day` AS `hi`
+    `d`.`hi` AS `hi`
   FROM (
     SELECT
       MIN(`period`) AS `lo`,
-      MAX(`_last`) AS `last_day`
+      MAX(`period`) AS `hi`
     FROM (
       SELECT
-        `period`,
-        `_last`
+        `period`
       FROM `agg_post_daily`
     ) AS `d`
   ) AS `d`

@@ -80,12 +80,7 @@ WITH "agg_account_daily" AS (
   FROM "digits" AS "d0"
 ), "spine" AS (
   SELECT
-    "p"."period",
-    CASE
-      WHEN DATE(DATE("p"."period", PRINTF('%+d days', 7)), PRINTF('%+d days', -1)) <= '2024-02-25'
-      THEN DATE(DATE("p"."period", PRINTF('%+d days', 7)), PRINTF('%+d days', -1))
-      ELSE '2024-02-25'
-    END AS "as_of"
+    "p"."period"
   FROM (
     SELECT
       DATE('2024-01-15', PRINTF('%+d days', "n"."n" * 7)) AS "period"
