@@ -112,23 +112,40 @@ class Platform:
 
 
 def canonical_layout(
-    provides: Mapping[str, Iterable[str]],
+    provides: Mapping[str, Iterable[str]] | None = None,
+    *,
+    lacks: Mapping[str, Iterable[str]] | None = None,
+    sources: Iterable[str] | None = None,
     description: str = "one table per canonical source, named after it, in the platform's schema",
 ) -> Layout:
     """The plain canonical layout: source `S` is table `<schema>.S` with canonical columns.
 
-    `provides` maps each source the platform has to the fields it can fill; the others
-    read as NULL. Every first-party plugin uses this, and so can a third party.
+    Say what the platform has either way round: `provides` maps each source it has to the
+    fields it can fill; or give the `sources` it has (default: all six) and what it
+    `lacks` (source -> fields it cannot fill). Fields left out read as NULL. Every
+    first-party plugin uses this, and so can a third party.
     """
-    sources: dict[str, Binding] = {}
+    if provides is None:
+        chosen = list(sources) if sources is not None else list(canonical.SOURCES)
+        missing = {s: set(f) for s, f in (lacks or {}).items()}
+        unknown = [s for s in (*chosen, *missing) if s not in canonical.SOURCES]
+        if unknown:
+            raise ValueError(f"unknown source(s): {', '.join(unknown)}")
+        provides = {
+            s: [f for f in canonical.SOURCES[s].fields if f not in missing.get(s, ())]
+            for s in chosen
+        }
+    elif lacks is not None or sources is not None:
+        raise ValueError("give either provides, or sources and lacks")
+    layout_sources: dict[str, Binding] = {}
     for source, fields in provides.items():
         known = canonical.SOURCES[source].fields
         cols = {f: f for f in fields if f != "platform"}
         unknown = [f for f in cols if f not in known]
         if unknown:
             raise ValueError(f"{source} has no field(s) {', '.join(unknown)}")
-        sources[source] = Table(table=source, columns=cols)
-    return Layout(name="canonical", sources=sources, description=description)
+        layout_sources[source] = Table(table=source, columns=cols)
+    return Layout(name="canonical", sources=layout_sources, description=description)
 
 
 @dataclass(frozen=True)

@@ -98,33 +98,7 @@ from kpiframe.platform import Layout, Platform, Select, canonical_layout
 
 __version__ = "0.1.0"
 
-POST_FIELDS = [
-    "post_id", "account_id", "post_type",
-    "impressions", "reach", "video_views", "likes", "comments", "shares", "saves", "clicks",
-]
-
-CANONICAL = canonical_layout(
-    {
-        "posts": ["published_at", "is_paid", *POST_FIELDS],
-        "post_daily": ["date", *POST_FIELDS],
-        "account_daily": [
-            "account_id", "date", "followers", "followers_gained", "followers_lost",
-            "profile_views", "impressions", "reach",
-        ],
-        "mentions": [
-            "mention_id", "mentioned_at", "brand", "is_own_brand", "sentiment",
-            "sentiment_score", "author_followers",
-        ],
-        "messages": [
-            "message_id", "received_at", "account_id", "needs_response",
-            "responded_at", "response_seconds",
-        ],
-        "web_sessions": [
-            "date", "landing_page", "sessions", "new_users", "goal_completions",
-            "conversions", "revenue",
-        ],
-    }
-)
+CANONICAL = canonical_layout()
 
 # --------------------------------------------------------------------------- reading
 

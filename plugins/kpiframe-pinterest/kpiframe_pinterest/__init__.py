@@ -21,37 +21,17 @@ from kpiframe.platform import Platform, canonical_layout
 
 __version__ = "0.1.0"
 
-POST_FIELDS = [
-    "post_id", "account_id", "post_type",
-    "impressions", "video_views", "likes", "comments", "saves", "clicks",
-]
-
 PLATFORM = Platform(
     name="pinterest",
     label="Pinterest",
     description="Pinterest business accounts: pins and account activity",
     layouts=[
         canonical_layout(
-            {
-                "posts": ["published_at", "is_paid", *POST_FIELDS],
-                "post_daily": ["date", *POST_FIELDS],
-                "account_daily": [
-                    "account_id", "date", "followers", "followers_gained",
-                    "profile_views", "impressions",
-                ],
-                "mentions": [
-                    "mention_id", "mentioned_at", "brand", "is_own_brand", "sentiment",
-                    "sentiment_score", "author_followers",
-                ],
-                "messages": [
-                    "message_id", "received_at", "account_id", "needs_response",
-                    "responded_at", "response_seconds",
-                ],
-                "web_sessions": [
-                    "date", "landing_page", "sessions", "new_users", "goal_completions",
-                    "conversions", "revenue",
-                ],
-            }
+            lacks={
+                "posts": ["reach", "shares"],
+                "post_daily": ["reach", "shares"],
+                "account_daily": ["followers_lost", "reach"],
+            },
         ),
     ],
     interactions={
