@@ -201,3 +201,30 @@ def roundtrip(
         source: read_source(platform, source, {}, layout=layout, con=con)
         for source in platform.layout(layout).sources
     }
+
+
+def as_text(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Rows with dates and timestamps as ISO text and booleans as 0/1: the form SQLite
+    returns them in, to compare rows read there with expected Python values."""
+
+    def text(value: Any) -> Any:
+        if isinstance(value, dt.datetime):
+            return value.isoformat(sep=" ")
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        if isinstance(value, bool):
+            return int(value)
+        return value
+
+    return [{k: text(v) for k, v in row.items()} for row in rows]
+
+
+def provided(
+    platform: Platform, layout: str, source: str, rows: Sequence[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """Rows restricted to the fields `layout` provides for `source`, ordered by its key:
+    what a round trip through that layout can be expected to give back."""
+    fields = platform.layout(layout).sources[source].fields
+    key = [k for k in canonical.SOURCES[source].key if k != "platform"]
+    out = [{f: row.get(f) for f in fields} for row in rows]
+    return sorted(out, key=lambda r: tuple(str(r[k]) for k in key))

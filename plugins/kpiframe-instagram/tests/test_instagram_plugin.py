@@ -16,7 +16,7 @@ from kpiframe import canonical
 from kpiframe.compiler.sources import parse, quoted
 from kpiframe.engines import sqlite as sqlite_engine
 from kpiframe.plugins import load_registry
-from kpiframe.testing import Fixture, TableData, encode, read_source, roundtrip
+from kpiframe.testing import Fixture, TableData, as_text, encode, provided, read_source, roundtrip
 
 T = dt.datetime
 D = dt.date
@@ -229,27 +229,8 @@ def sqlite() -> Iterator[sqlite_engine.SQLiteConnection]:
     con.close()
 
 
-def _iso(value: Any) -> Any:
-    """SQLite returns dates and timestamps as ISO text, booleans as 0/1."""
-    if isinstance(value, dt.datetime):
-        return value.isoformat(sep=" ")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, bool):
-        return int(value)
-    return value
-
-
-def _normalised(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    return [{k: _iso(v) for k, v in row.items()} for row in rows]
-
-
 def _provided(rows: Sequence[Mapping[str, Any]], source: str) -> list[dict[str, Any]]:
-    """Rows restricted to the fields the fivetran layout provides, ordered by key."""
-    fields = PLATFORM.layout("fivetran").sources[source].fields
-    key = [k for k in canonical.SOURCES[source].key if k != "platform"]
-    out = [{f: row.get(f) for f in fields} for row in rows]
-    return sorted(out, key=lambda r: tuple(str(r[k]) for k in key))
+    return provided(PLATFORM, "fivetran", source, rows)
 
 
 # --------------------------------------------------------------------------- fivetran
@@ -265,7 +246,7 @@ def test_fivetran_source_on_sqlite(
     source: str, sqlite: sqlite_engine.SQLiteConnection
 ) -> None:
     rows = read_source(PLATFORM, source, TABLES, layout="fivetran", con=sqlite)
-    assert _normalised(rows) == _normalised(EXPECTED[source])
+    assert as_text(rows) == as_text(EXPECTED[source])
 
 
 def test_ids_survive_as_text_when_stored_as_text() -> None:

@@ -19,7 +19,7 @@ from kpiframe.compiler.sources import parse, quoted
 from kpiframe.engines import sqlite as sqlite_engine
 from kpiframe.platform import Select
 from kpiframe.plugins import load_registry
-from kpiframe.testing import Fixture, TableData, encode, read_source, roundtrip
+from kpiframe.testing import Fixture, TableData, as_text, encode, provided, read_source, roundtrip
 
 T = dt.datetime
 D = dt.date
@@ -171,29 +171,10 @@ def sqlite() -> Iterator[sqlite_engine.SQLiteConnection]:
     con.close()
 
 
-def _iso(value: Any) -> Any:
-    """SQLite returns dates and timestamps as ISO text, booleans as 0/1."""
-    if isinstance(value, dt.datetime):
-        return value.isoformat(sep=" ")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, bool):
-        return int(value)
-    return value
-
-
-def _normalised(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    return [{k: _iso(v) for k, v in row.items()} for row in rows]
-
-
 def _provided(
     rows: Sequence[Mapping[str, Any]], source: str, layout: str = "fivetran"
 ) -> list[dict[str, Any]]:
-    """Rows restricted to the fields the layout provides, ordered by key."""
-    fields = PLATFORM.layout(layout).sources[source].fields
-    key = [k for k in canonical.SOURCES[source].key if k != "platform"]
-    out = [{f: row.get(f) for f in fields} for row in rows]
-    return sorted(out, key=lambda r: tuple(str(r[k]) for k in key))
+    return provided(PLATFORM, layout, source, rows)
 
 
 # --------------------------------------------------------------------------- fivetran
@@ -221,13 +202,13 @@ def test_fivetran_source_on_sqlite(
     source: str, sqlite: sqlite_engine.SQLiteConnection
 ) -> None:
     rows = read_source(PLATFORM, source, TABLES, layout="fivetran", con=sqlite)
-    assert _normalised(rows) == _normalised(EXPECTED[source])
+    assert as_text(rows) == as_text(EXPECTED[source])
 
 
 def test_fivetran_video_posts_on_sqlite(sqlite: sqlite_engine.SQLiteConnection) -> None:
     rows = read_source(PLATFORM, "posts", TABLES_WITH_VIDEO, layout="fivetran_video",
                        con=sqlite)
-    assert _normalised(rows) == _normalised(EXPECTED_POSTS_WITH_VIDEO)
+    assert as_text(rows) == as_text(EXPECTED_POSTS_WITH_VIDEO)
 
 
 def _tables_read(select: Any) -> set[str]:
