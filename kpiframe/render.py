@@ -19,25 +19,40 @@ from typing import Any
 NULL = "–"
 
 
-def cell(value: Any) -> str:
+def cell(value: Any, decimals: int | None = None) -> str:
+    """One value as text; floats with `decimals` places (default: by their size)."""
     if value is None:
         return NULL
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int):
+    if isinstance(value, int) and decimals is None:
         return f"{value:,}"
-    if isinstance(value, (float, Decimal)):
+    if isinstance(value, (int, float, Decimal)):
         number = float(value)
         if math.isnan(number):
             return NULL
-        if number.is_integer() and abs(number) < 1e15:
-            return f"{int(number):,}"
-        magnitude = abs(number)
-        digits = 2 if magnitude >= 1 else 4
-        return f"{number:,.{digits}f}"
+        if decimals is None:
+            if number.is_integer() and abs(number) < 1e15:
+                return f"{int(number):,}"
+            decimals = 2 if abs(number) >= 1 else 4
+        return f"{number:,.{decimals}f}"
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
     return str(value)
+
+
+def _decimals(values: Sequence[Any]) -> int | None:
+    """One number of decimal places for a whole column, so a rate column does not read
+    20 beside 22.83: none when every value is whole, else 2 (4 when all are below 1)."""
+    numbers = [
+        float(v)
+        for v in values
+        if isinstance(v, (int, float, Decimal)) and not isinstance(v, bool)
+        and not math.isnan(float(v))
+    ]
+    if all(n.is_integer() for n in numbers):
+        return None
+    return 2 if any(abs(n) >= 1 for n in numbers) else 4
 
 
 def _numeric(values: Sequence[Any]) -> bool:
@@ -51,7 +66,8 @@ def table(rows: Sequence[dict[str, Any]], columns: Sequence[str], title: str | N
           headers: dict[str, str] | None = None) -> str:
     headers = headers or {}
     head = [headers.get(c, c) for c in columns]
-    body = [[cell(row.get(c)) for c in columns] for row in rows]
+    places = {c: _decimals([row.get(c) for row in rows]) for c in columns}
+    body = [[cell(row.get(c), places[c]) for c in columns] for row in rows]
     right = [_numeric([row.get(c) for row in rows]) for c in columns]
     widths = [max([len(h), *(len(r[i]) for r in body)]) for i, h in enumerate(head)]
 
