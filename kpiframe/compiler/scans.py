@@ -1,0 +1,297 @@
+"""One scan per canonical source: its rows in range, and every simple or weighted KPI over
+it as an aggregate column (`agg: last` through a window per entity)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlglot import exp
+
+from kpiframe.compiler import dates
+from kpiframe.compiler.calendar import Calendar
+from kpiframe.compiler.sources import quoted, source_relation
+from kpiframe.compiler.state import Measure, SourceScan, col, conjoin, number
+from kpiframe.definitions import Simple, Weighted
+from kpiframe.expressions import row_expr
+
+
+class Scans(Calendar):
+    """agg_<source> and day_<source>: the only CTEs that read platform tables."""
+
+    def measure(self, kpi: Simple | Weighted) -> Measure:
+        scan = self.scan(kpi.source)
+        if kpi.name in scan.measures:
+            return scan.measures[kpi.name]
+        fields = scan.source.fields
+        condition = None
+        if kpi.filter:
+            tree = row_expr(kpi.filter, fields).copy_tree()
+            scan.fields.update(c.name for c in tree.find_all(exp.Column))
+            condition = tree
+        if kpi.platforms is not None:
+            condition = conjoin(
+                condition,
+                col("platform").isin(*(exp.Literal.string(p) for p in kpi.platforms), copy=False),
+            )
+        if scan.platforms is not None:
+            if kpi.platforms is None:
+                scan.platforms = None
+            else:
+                scan.platforms.update(kpi.platforms)
+        value: exp.Expr | None
+        if isinstance(kpi, Weighted):
+            value = self.weighted_value(kpi, scan)
+            agg = "sum"
+        else:
+            agg = kpi.agg
+            value = row_expr(kpi.expr, fields).copy_tree() if kpi.expr else None
+            if value is not None:
+                scan.fields.update(c.name for c in value.find_all(exp.Column))
+            if agg == "last":
+                scan.fields.update(scan.source.entity)
+        measure = Measure(kpi, agg, value, condition)
+        scan.measures[kpi.name] = measure
+        return measure
+
+    def weighted_value(self, kpi: Weighted, scan: SourceScan) -> exp.Expr:
+        available = scan.source.interactions
+        platforms = [
+            p
+            for p in self.platform_names(scan.source.name)
+            if kpi.platforms is None or p in kpi.platforms
+        ]
+
+        def terms_for(platform: str | None) -> tuple[tuple[str, float], ...]:
+            defaults = self.catalog.platforms[platform].platform.weights if platform else {}
+            return tuple(
+                (i, kpi.weight(platform, i, defaults)) for i in kpi.counted(platform, available)
+            )
+
+        def combination(terms: tuple[tuple[str, float], ...]) -> exp.Expr:
+            parts: list[exp.Expr] = []
+            for name, weight in terms:
+                if weight == 0:
+                    continue
+                scan.fields.add(name)
+                term: exp.Expr = exp.Coalesce(this=col(name), expressions=[exp.Literal.number(0)])
+                if weight != 1:
+                    term = exp.Mul(this=number(weight), expression=term)
+                parts.append(term)
+            if not parts:
+                return exp.Literal.number(0)
+            total = parts[0]
+            for extra in parts[1:]:
+                total = exp.Add(this=total, expression=extra)
+            return total
+
+        per_platform = {p: terms_for(p) for p in platforms}
+        distinct = set(per_platform.values())
+        if len(distinct) <= 1:
+            return combination(distinct.pop() if distinct else terms_for(None))
+        case = exp.Case()
+        for platform, terms in per_platform.items():
+            case = case.when(
+                col("platform").eq(exp.Literal.string(platform)), combination(terms), copy=False
+            )
+        return case
+
+    def rows(self, scan: SourceScan, lower: dt.date | None, daily: bool) -> exp.Select:
+        """One source's rows in range, with `_t` (time), `_day` (its date) and `period`."""
+        src = scan.source
+        platforms = self.platform_names(src.name)
+        if scan.platforms is not None:
+            platforms = [p for p in platforms if p in scan.platforms]
+        fields = [
+            f
+            for f in src.fields
+            if f in scan.fields
+            or f in self.by
+            or f == "platform"
+            or f == src.time
+            or (self.req.where is not None and f in self.req.where.names)
+        ]
+        bindings = []
+        for name in platforms:
+            active = self.catalog.platforms[name]
+            binding = active.binding(src.name)
+            assert binding is not None
+            bindings.append((name, binding, active.schema))
+        relation = source_relation(src, bindings, fields, self.dialect)
+        day = dates.to_date(col(src.time), self.dialect)
+        columns: list[exp.Expr] = [col(f) for f in fields]
+        columns.append(exp.alias_(col(src.time), quoted("_t"), copy=False))
+        columns.append(exp.alias_(day.copy(), quoted("_day"), copy=False))
+        grain = "day" if daily else self.grain
+        if grain is not None:
+            columns.append(
+                exp.alias_(
+                    dates.trunc(day.copy(), grain, self.dialect), quoted("period"), copy=False
+                )
+            )
+        query = exp.select(*columns, copy=False).from_(
+            exp.Subquery(this=relation, alias=exp.TableAlias(this=quoted("s"))), copy=False
+        )
+        conditions: list[exp.Expr | None] = []
+        if lower is not None:
+            conditions.append(
+                exp.GTE(this=day.copy(), expression=dates.literal(lower, self.dialect))
+            )
+        if self.req.end is not None:
+            conditions.append(
+                exp.LTE(this=day.copy(), expression=dates.literal(self.req.end, self.dialect))
+            )
+        if self.req.where is not None:
+            conditions.append(self.req.where.copy_tree())
+        condition = conjoin(*conditions)
+        if condition is not None:
+            query = query.where(condition, copy=False)
+        return query
+
+    def in_range(self) -> exp.Expr:
+        assert self.req.start is not None
+        return exp.GTE(this=col("_day"), expression=dates.literal(self.req.start, self.dialect))
+
+    def agg_lower(self, scan: SourceScan) -> dt.date | None:
+        if self.req.start is None:
+            return None
+        if self.grain is None:
+            return self.req.start
+        lo = dates.py_trunc(self.req.start, self.grain)
+        earliest = min((self.py_earlier(lo, chain) for chain in scan.chains), default=lo)
+        return min(earliest, self.req.start)
+
+    def aggregate(self, scan: SourceScan, daily: bool) -> exp.Select:
+        """The aggregate CTE of one source: a row per (period, dims), a column per KPI."""
+        measures = [
+            m for m in scan.measures.values() if (m.daily if daily else (m.current or m.whole))
+        ]
+        lower = self.day_lower(scan) if daily else self.agg_lower(scan)
+        rows = self.rows(scan, lower, daily)
+        grain = "day" if daily else self.grain
+        # current-period columns exclude rows before --from when the scan reaches further back
+        reaches_back = self.req.start is not None and lower != self.req.start
+        variants: list[tuple[str, Measure, exp.Expr | None]] = []
+        for m in measures:
+            if daily:
+                variants.append(("m_", m, m.condition))
+                continue
+            if m.current:
+                variants.append(
+                    ("m_", m, conjoin(m.condition, self.in_range() if reaches_back else None))
+                )
+            if m.whole:
+                variants.append(("w_", m, m.condition))
+        partition = [col(k) for k in scan.source.entity]
+        if grain is not None:
+            partition.append(col("period"))
+        windows: list[exp.Expr] = []
+        selects: list[exp.Expr] = []
+        group: list[exp.Expr] = []
+        if grain is not None:
+            selects.append(col("period"))
+            group.append(col("period"))
+        for dim in self.by:
+            selects.append(col(dim))
+            group.append(col(dim))
+        for prefix, m, condition in variants:
+            name = prefix + m.kpi.name
+            selects.append(
+                exp.alias_(
+                    self.aggregate_expr(m, condition, name, windows, partition),
+                    quoted(name),
+                    copy=False,
+                )
+            )
+        if not daily and self.by and reaches_back:
+            # rows in range decide which --by values the answer shows; without a look-back
+            # every row is in range and the column is not needed
+            present = exp.Count(
+                this=exp.Case().when(self.in_range(), exp.Literal.number(1), copy=False)
+            )
+            selects.append(exp.alias_(present, quoted("_n"), copy=False))
+            scan.counts_in_range = True
+        if not daily and self.needs_last_day:  # the last day with data
+            selects.append(exp.alias_(exp.Max(this=col("_day")), quoted("_last"), copy=False))
+        source: exp.Expr = exp.Subquery(this=rows, alias=exp.TableAlias(this=quoted("r")))
+        if windows:
+            inner = exp.select(exp.Star(), *windows, copy=False).from_(source, copy=False)
+            source = exp.Subquery(this=inner, alias=exp.TableAlias(this=quoted("w")))
+        query = exp.select(*selects, copy=False).from_(source, copy=False)
+        if group:
+            query = query.group_by(*group, copy=False)
+        return query
+
+    def aggregate_expr(
+        self,
+        m: Measure,
+        condition: exp.Expr | None,
+        name: str,
+        windows: list[exp.Expr],
+        partition: Sequence[exp.Expr],
+    ) -> exp.Expr:
+        value = m.value.copy() if m.value is not None else None
+
+        def when(expr: exp.Expr, cond: exp.Expr | None) -> exp.Expr:
+            return expr if cond is None else exp.Case().when(cond.copy(), expr, copy=False)
+
+        def latest_when(cond: exp.Expr | None) -> exp.Expr:
+            assert value is not None
+            has_value = exp.Not(
+                this=exp.Is(this=exp.Paren(this=value.copy()), expression=exp.null())
+            )
+            full = conjoin(cond.copy() if cond is not None else None, has_value)
+            assert full is not None
+            return exp.Case().when(full, col("_t"), copy=False)
+
+        if m.agg == "count":
+            if value is None and condition is None:
+                return exp.Count(this=exp.Star())
+            return exp.Count(
+                this=when(value if value is not None else exp.Literal.number(1), condition)
+            )
+        assert value is not None
+        if m.agg == "count_distinct":
+            return exp.Count(this=exp.Distinct(expressions=[when(value, condition)]))
+        if m.agg == "last":
+            latest = "_lt_" + name
+            windows.append(
+                exp.alias_(
+                    exp.Window(
+                        this=exp.Max(this=latest_when(condition)),
+                        partition_by=[p.copy() for p in partition],
+                    ),
+                    quoted(latest),
+                    copy=False,
+                )
+            )
+            at_latest = exp.EQ(this=col("_t"), expression=col(latest))
+            return exp.Sum(this=when(value, conjoin(at_latest, condition)))
+        functions: dict[str, type[exp.Expr]] = {
+            "sum": exp.Sum,
+            "avg": exp.Avg,
+            "min": exp.Min,
+            "max": exp.Max,
+        }
+        return functions[m.agg](this=when(value, condition))
+
+    def day_lower(self, scan: SourceScan) -> dt.date | None:
+        """How far back daily inputs of cumulative KPIs over this source must reach."""
+        if self.req.start is None:
+            return None
+        earliest: dt.date | None = self.req.start
+        first_period = self.spine_lo() if self.grain else self.req.start
+        for cum, _ in self.cums.values():
+            inner = self.kpis[cum.of]
+            if getattr(inner, "source", None) != scan.source.name:
+                continue
+            if cum.window is None and cum.grain_to_date is None:
+                return None  # all-time: every row ever
+            if cum.window is not None:
+                unit, count = cum.window.days_or_months
+                start = dates.py_add(first_period, -count, unit)
+            else:
+                assert cum.grain_to_date is not None
+                start = dates.py_trunc(first_period, cum.grain_to_date)
+            earliest = min(earliest, start) if earliest else start
+        return earliest
