@@ -222,3 +222,12 @@ def test_an_engine_plugin_runs_queries(project: Path) -> None:
     registry = load_registry(["aliasengine"])
     assert registry.engines["alias"].dialect == "duckdb"
     assert "kpiframe_engines" in next(p for p in registry.plugins if p.name == "aliasengine").hooks
+
+
+def test_the_canonical_model_page_is_current() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "canonical_docs.py"),
+                           "--check"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout
