@@ -299,7 +299,12 @@ def _alias(text: str, node: exp.Alias) -> None:
 
 
 def _normalise(tree: exp.Expr) -> exp.Expr:
-    """Unquoted identifiers are case-insensitive: lower-case them, then quote everything."""
+    """Unquoted identifiers are case-insensitive: lower-case them, then quote everything.
+    SQL comments in user text are dropped: no user text reaches the generated SQL but
+    names and literals."""
+    for node in tree.walk():
+        if node.comments:
+            node.comments = None
     for column in tree.find_all(exp.Column):
         ident = column.this
         if isinstance(ident, exp.Identifier) and not ident.quoted:

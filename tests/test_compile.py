@@ -128,3 +128,6 @@ def test_user_text_is_never_spliced(catalog: Catalog) -> None:
     assert '"platform" = ' in sql
     tree = sqlglot.parse_one(sql, read="postgres")
     assert not any(isinstance(node, sqlglot.exp.Or) for node in tree.walk())
+    commented = catalog.compile(["likes"], where="platform = 'a' -- */ DROP TABLE x; /*",
+                                dialect="duckdb", pretty=False)
+    assert "DROP" not in commented and "/*" not in commented
