@@ -143,22 +143,17 @@ class Catalog:
                 if earlier is None:
                     first[kpi.name] = kpi
                     self.kpis[kpi.name] = kpi
-                elif earlier.plugin is not None and kpi.plugin is None:
+                elif (earlier.plugin is None) != (kpi.plugin is None):
+                    # the project's own definition wins over the one a plugin ships
+                    own, shipped = (kpi, earlier) if kpi.plugin is None else (earlier, kpi)
                     self.load_problems.append(Problem.at(
-                        kpi.key_loc("name"), "overridden-kpi",
-                        f"KPI '{kpi.name}' overrides the one plugin '{earlier.plugin}' ships in "
-                        f"{earlier.file}",
+                        own.key_loc("name"), "overridden-kpi",
+                        f"KPI '{kpi.name}' overrides the one plugin '{shipped.plugin}' ships "
+                        f"in {shipped.file}",
                         kpi=kpi.name, severity="warning",
                         hint="rename it to keep both, or delete it to use the plugin's"))
-                    first[kpi.name] = kpi
-                    self.kpis[kpi.name] = kpi
-                elif kpi.plugin is not None and earlier.plugin is None:
-                    self.load_problems.append(Problem.at(
-                        earlier.key_loc("name"), "overridden-kpi",
-                        f"KPI '{kpi.name}' overrides the one plugin '{kpi.plugin}' ships in "
-                        f"{kpi.file}",
-                        kpi=kpi.name, severity="warning",
-                        hint="rename it to keep both, or delete it to use the plugin's"))
+                    first[kpi.name] = own
+                    self.kpis[kpi.name] = own
                 else:
                     where = earlier.key_loc("name")
                     self.load_problems.append(Problem.at(

@@ -36,6 +36,20 @@ class Context:
         return load_catalog(list(paths) if paths else None, project=self.project_dir,
                             plugins=self.plugins)
 
+    def catalog_of(self, paths: Sequence[str]) -> Catalog:
+        """The catalog of PATHS given on the command line: a missing one is a usage
+        error (exit 2), like an unreadable project."""
+        from kpiframe.problems import KpiframeError
+
+        for path in paths:
+            if not os.path.exists(path):
+                raise click.UsageError(f"no such file or folder: {path}")
+        try:
+            return self.catalog(paths)
+        except KpiframeError as error:
+            _print_problems(error.problems)
+            sys.exit(2)
+
 
 def _print_problems(problems: Sequence[Problem]) -> None:
     for problem in problems:
@@ -102,16 +116,8 @@ def validate(obj: Context, paths: tuple[str, ...], fmt: str, strict: bool) -> No
     Exit status: 0 clean, 1 problems found, 2 usage error.
     """
     from kpiframe import reports
-    from kpiframe.problems import KpiframeError
 
-    for path in paths:
-        if not os.path.exists(path):
-            raise click.UsageError(f"no such file or folder: {path}")
-    try:
-        catalog = obj.catalog(paths)
-    except KpiframeError as error:
-        _print_problems(error.problems)
-        sys.exit(2)
+    catalog = obj.catalog_of(paths)
     problems = catalog.validate()
     files = len(catalog.files)
     kpis = len(catalog.kpis) + len(catalog.broken - set(catalog.kpis))
@@ -277,16 +283,8 @@ def test_(obj: Context, paths: tuple[str, ...], names: tuple[str, ...], engine: 
     import time
 
     from kpiframe import kpitests
-    from kpiframe.problems import KpiframeError
 
-    for path in paths:
-        if not os.path.exists(path):
-            raise click.UsageError(f"no such file or folder: {path}")
-    try:
-        catalog = obj.catalog(paths)
-    except KpiframeError as error:
-        _print_problems(error.problems)
-        sys.exit(2)
+    catalog = obj.catalog_of(paths)
     errors = [p for p in catalog.validate() if p.is_error]
     if errors:
         _print_problems(errors)
