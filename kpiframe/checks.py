@@ -225,22 +225,23 @@ class _Checker:
                 f"weighted '{kpi.name}' reads '{src.name}', which has no interaction fields",
                 kpi=kpi.name, hint="weighted KPIs read posts or post_daily"))
             return
+
+        def not_interaction(where: Location, name: str, what: str) -> None:
+            self.problems.append(Problem.at(
+                where, "weights-not-interaction",
+                f"weighted '{kpi.name}' {what}, which is not an interaction field",
+                kpi=kpi.name,
+                hint=did_you_mean(name, interactions)
+                or "interactions: " + ", ".join(interactions)))
+
         for index, name in enumerate(kpi.interactions or ()):
             if name not in interactions:
-                self.problems.append(Problem.at(
-                    _item_location(kpi, "interactions", index), "weights-not-interaction",
-                    f"weighted '{kpi.name}' counts '{name}', which is not an interaction field",
-                    kpi=kpi.name,
-                    hint=did_you_mean(name, interactions)
-                    or "interactions: " + ", ".join(interactions)))
+                not_interaction(_item_location(kpi, "interactions", index), name,
+                                f"counts '{name}'")
         for name in kpi.weights:
             if name not in interactions:
-                self.problems.append(Problem.at(
-                    _mapping_key_location(kpi, "weights", name), "weights-not-interaction",
-                    f"weighted '{kpi.name}' weights '{name}', which is not an interaction field",
-                    kpi=kpi.name,
-                    hint=did_you_mean(name, interactions)
-                    or "interactions: " + ", ".join(interactions)))
+                not_interaction(_mapping_key_location(kpi, "weights", name), name,
+                                f"weights '{name}'")
         for platform, overrides in kpi.platform_weights.items():
             if platform not in self.registered:
                 self.problems.append(Problem.at(
@@ -252,14 +253,9 @@ class _Checker:
                     or "installed platforms: " + one_of(self.registered)))
             for name in overrides:
                 if name not in interactions:
-                    self.problems.append(Problem.at(
-                        _mapping_key_location(kpi, "platform_weights", name, platform),
-                        "weights-not-interaction",
-                        f"weighted '{kpi.name}' weights '{name}' on {platform}, which is not "
-                        "an interaction field",
-                        kpi=kpi.name,
-                        hint=did_you_mean(name, interactions)
-                        or "interactions: " + ", ".join(interactions)))
+                    not_interaction(
+                        _mapping_key_location(kpi, "platform_weights", name, platform), name,
+                        f"weights '{name}' on {platform}")
         # a NULL interaction counts 0: a platform lacking some is fine, lacking all is not
         if not self.active:
             return
