@@ -28,6 +28,10 @@ class Project:
     definitions: tuple[str, ...] = ("definitions",)
     engine: str | None = None
     plugins: tuple[str, ...] = ()
+    #: plugin names never loaded (`disable_plugins:`; also `--disable-plugin NAME`)
+    disable_plugins: tuple[str, ...] = ()
+    #: which plugin wins a platform or engine name that two plugins register (`prefer:`)
+    prefer: Mapping[str, str] = field(default_factory=dict)
     platforms: Mapping[str, PlatformSettings] = field(default_factory=dict)
     problems: tuple[Problem, ...] = ()
     #: where each platform's settings are, for problems found once plugins are loaded
