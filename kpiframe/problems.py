@@ -8,11 +8,35 @@ rule, and a hint. The CLI never shows a traceback for one: bad input is a `Probl
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 Severity = Literal["error", "warning"]
+
+#: `scheme://user:SECRET@host`: everything between the user's colon and the last `@` of
+#: the URL (a password may hold an unencoded `@`; hiding too much is the safe mistake)
+_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@'\"]*):[^\s'\"]*@")
+#: `password=SECRET` in a libpq conninfo string or a URL's query (quoted or not)
+_KEY_PASSWORD = re.compile(
+    r"(?P<head>(?:password|passwd|pwd)\s*=\s*)"
+    r"(?:'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|[^\s&;'\",)]+)",
+    re.IGNORECASE)
+REDACTED = "***"
+
+
+def redact(text: str) -> str:
+    """`text` with every password in a connection URL or conninfo replaced by ***.
+
+    Engine URLs reach messages through errors (a driver's, or kpiframe's own "cannot
+    connect to URL"), and messages reach CI logs; so every message is redacted where it
+    is built (`Problem`) and where the CLI prints an unexpected error, not call by call.
+    """
+    if "=" not in text and "@" not in text:
+        return text
+    text = _URL_PASSWORD.sub(lambda m: f"{m.group('head')}:{REDACTED}@", text)
+    return _KEY_PASSWORD.sub(lambda m: f"{m.group('head')}{REDACTED}", text)
 
 
 @dataclass(frozen=True)
@@ -40,6 +64,12 @@ class Problem:
     kpi: str | None = None
     severity: Severity = "error"
     hint: str | None = None
+
+    def __post_init__(self) -> None:
+        # frozen: redact once, here, so format(), to_dict() and every report agree
+        object.__setattr__(self, "message", redact(self.message))
+        if self.hint is not None:
+            object.__setattr__(self, "hint", redact(self.hint))
 
     @classmethod
     def at(
