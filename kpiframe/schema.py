@@ -1,14 +1,17 @@
-"""The JSON Schema of definition files, and its errors turned into located problems.
+"""The JSON Schemas of definition files and of `kpiframe.yaml`, and their errors turned
+into located problems.
 
-The schema (draft 2020-12) is a file in the package so editors can use it through the
-`# yaml-language-server: $schema=` comment; `kpiframe schema` prints it. jsonschema's
-errors say *what* is wrong at a JSON path; the located YAML tree says *where*.
+Each schema (draft 2020-12) is a file in the package so editors can use it through the
+`# yaml-language-server: $schema=` comment; `kpiframe schema` prints them. jsonschema's
+errors say *what* is wrong at a JSON path; the located YAML tree says *where*. Both kinds
+of file share this one translation, so a project file is reported like a definition file.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -27,21 +30,42 @@ _JSON_TYPES = {
 }
 
 
-def schema_text() -> str:
-    return resources.files("kpiframe").joinpath("schema/kpiframe.schema.json").read_text("utf-8")
+@dataclass(frozen=True)
+class _Kind:
+    """One kind of YAML file kpiframe reads, and how its problems speak."""
+
+    resource: str
+    #: what a problem outside any KPI is about ("": the location says it all)
+    subject: str
+    #: the last-resort hint: where the format is described
+    reference: str
+
+
+DEFINITIONS = "kpiframe"
+PROJECT = "project"
+_KINDS = {
+    DEFINITIONS: _Kind("schema/kpiframe.schema.json", "file",
+                       "see `kpiframe schema` for the format"),
+    PROJECT: _Kind("schema/project.schema.json", "",
+                   "see `kpiframe schema --project` for the settings"),
+}
+
+
+def schema_text(kind: str = DEFINITIONS) -> str:
+    return resources.files("kpiframe").joinpath(_KINDS[kind].resource).read_text("utf-8")
 
 
 @cache
-def schema() -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads(schema_text())
+def schema(kind: str = DEFINITIONS) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(schema_text(kind))
     return loaded
 
 
 @cache
-def _validator() -> Any:
+def _validator(kind: str = DEFINITIONS) -> Any:
     from jsonschema import Draft202012Validator
 
-    return Draft202012Validator(schema())
+    return Draft202012Validator(schema(kind))
 
 
 def _kind(value: Any) -> str:
@@ -92,7 +116,7 @@ def _allowed(error: Any) -> list[str]:
     return sorted(props)
 
 
-def _type_hint(expected: str, instance: Any) -> str:
+def _type_hint(expected: str, instance: Any, reference: str) -> str:
     if isinstance(instance, (dict, list)) and expected not in ("object", "array"):
         return "write a single value here, not a list or a mapping"
     if expected == "string":
@@ -101,20 +125,24 @@ def _type_hint(expected: str, instance: Any) -> str:
         return "write a plain number: no quotes, units or '%'"
     if expected == "array":
         return "write a list: `[a, b]`, or one `- item` per line"
-    if expected == "object":
+    if expected.startswith("object"):
         return "write a mapping: one `key: value` per line, indented under this key"
-    return "see `kpiframe schema` for the format"
+    if expected == "boolean":
+        return "write true or false, without quotes"
+    return reference
 
 
-def _problems(error: Any, doc: Any, file: str) -> Iterator[Problem]:
+def _problems(error: Any, doc: Any, file: str, kind: _Kind) -> Iterator[Problem]:
     path = list(error.absolute_path)
     name = _kpi_of(doc, path)
     in_tests = bool(path) and path[0] == "tests"
     kpi = None if in_tests else name
-    where = (f"test '{name}'" if in_tests else f"kpi '{name}'") if name else "file"
+    where = (f"test '{name}'" if in_tests else f"kpi '{name}'") if name else kind.subject
     if name is None and len(path) >= 2 and path[0] in ("kpis", "tests") \
             and isinstance(path[1], int):
         where = f"{'test' if in_tests else 'kpi'} #{path[1] + 1} (no valid name)"
+    #: what the message is about; a project file's problems need no subject but the place
+    lead = f"{where}: " if where else ""
     validator = error.validator
 
     def at(pos: Pos | None) -> Location:
@@ -125,7 +153,8 @@ def _problems(error: Any, doc: Any, file: str) -> Iterator[Problem]:
         instance = error.instance if isinstance(error.instance, dict) else {}
         for extra in sorted((k for k in instance if k not in allowed), key=str):
             hint = did_you_mean(str(extra), allowed) or f"allowed here: {', '.join(allowed)}"
-            context = where if path[:1] in (["kpis"], ["tests"]) else "top level"
+            context = (where if path[:1] in (["kpis"], ["tests"])
+                       else f"'{_field_name(path)}'" if path else "top level")
             yield Problem.at(
                 at(position(doc, path, extra)),
                 "unknown-key",
@@ -142,7 +171,7 @@ def _problems(error: Any, doc: Any, file: str) -> Iterator[Problem]:
         yield Problem.at(
             at(position(doc, path)),
             "missing-field",
-            f"{where}: missing required field '{missing}'{type_hint}",
+            f"{lead}missing required field '{missing}'{type_hint}",
             kpi=kpi,
             hint=f"add '{missing}:'",
         )
@@ -156,16 +185,16 @@ def _problems(error: Any, doc: Any, file: str) -> Iterator[Problem]:
         yield Problem.at(
             at(pos),
             "wrong-type",
-            f"{where}: '{field}' must be {article} {expected}, not {_kind(error.instance)}",
+            f"{lead}'{field}' must be {article} {expected}, not {_kind(error.instance)}",
             kpi=kpi,
-            hint=_type_hint(expected, error.instance),
+            hint=_type_hint(expected, error.instance, kind.reference),
         )
         return
     if validator == "pattern" and path and path[-1] == "name":
         yield Problem.at(
             at(pos),
             "bad-name",
-            f"{where}: name {error.instance!r} is not a valid KPI name",
+            f"{lead}name {error.instance!r} is not a valid KPI name",
             kpi=kpi,
             hint="use lowercase letters, digits and underscores, starting with a letter, "
             "at most 63 characters",
@@ -181,7 +210,7 @@ def _problems(error: Any, doc: Any, file: str) -> Iterator[Problem]:
         yield Problem.at(
             at(pos),
             "bad-value",
-            f"{where}: '{field}' is {error.instance!r}, not one of the allowed values",
+            f"{lead}'{field}' is {error.instance!r}, not one of the allowed values",
             kpi=kpi,
             hint=hint,
         )
@@ -190,7 +219,7 @@ def _problems(error: Any, doc: Any, file: str) -> Iterator[Problem]:
         yield Problem.at(
             at(position(doc, path, "grain_to_date")),
             "conflicting-fields",
-            f"{where}: a cumulative KPI has either 'window' or 'grain_to_date', not both",
+            f"{lead}a cumulative KPI has either 'window' or 'grain_to_date', not both",
             kpi=kpi,
             hint="a rolling window and a grain-to-date total are different KPIs",
         )
@@ -199,7 +228,7 @@ def _problems(error: Any, doc: Any, file: str) -> Iterator[Problem]:
         yield Problem.at(
             at(pos),
             "bad-value",
-            f"{where}: offset {error.instance!r} is neither a number of periods nor a duration",
+            f"{lead}offset {error.instance!r} is neither a number of periods nor a duration",
             kpi=kpi,
             hint="write a positive integer (periods of the query's grain) or e.g. '1 month', "
             "'7 days'",
@@ -209,13 +238,15 @@ def _problems(error: Any, doc: Any, file: str) -> Iterator[Problem]:
         examples = {
             "window": "e.g. '7 days', '4 weeks', '3 months'",
             "offset": "e.g. '1 month', '7 days'",
+            "plugins": "a Python module path, e.g. my_company.kpi_plugin",
         }
+        named = [str(p) for p in path if not isinstance(p, int)]
         yield Problem.at(
             at(pos),
             "bad-value",
-            f"{where}: '{field}' is {error.instance!r}, which is not valid here",
+            f"{lead}'{field}' is {error.instance!r}, which is not valid here",
             kpi=kpi,
-            hint=examples.get(str(path[-1]) if path else "", "see `kpiframe schema`"),
+            hint=examples.get(named[-1] if named else "", kind.reference),
         )
         return
     if validator == "uniqueItems" and isinstance(error.instance, list):
@@ -225,28 +256,31 @@ def _problems(error: Any, doc: Any, file: str) -> Iterator[Problem]:
             yield Problem.at(
                 at(position(doc, [*path, again])),
                 "schema",
-                f"{where}: '{field}' lists {items[again]!r} twice",
+                f"{lead}'{field}' lists {items[again]!r} twice",
                 kpi=kpi,
                 hint="remove the repeated item",
             )
             return
-    if validator == "minLength":
-        yield Problem.at(at(pos), "bad-value", f"{where}: '{field}' is empty", kpi=kpi,
+    if validator in ("minLength", "minItems"):
+        yield Problem.at(at(pos), "bad-value", f"{lead}'{field}' is empty", kpi=kpi,
                          hint="remove the field or give it a value")
         return
     yield Problem.at(
         at(pos),
         "schema",
-        f"{where}: '{field}': {error.message}",
+        f"{lead}'{field}': {error.message}",
         kpi=kpi,
-        hint="see `kpiframe schema` for the format",
+        hint=kind.reference,
     )
 
 
-def validate(doc: Any, file: str) -> tuple[list[Problem], set[tuple[str, int]]]:
-    """Every schema violation in one document, located; and which items of `kpis` and
-    `tests` have one, as (key, index)."""
-    errors = sorted(_validator().iter_errors(doc), key=lambda e: list(map(str, e.absolute_path)))
+def validate(doc: Any, file: str, kind: str = DEFINITIONS,
+             ) -> tuple[list[Problem], set[tuple[str, int]]]:
+    """Every schema violation in one document (a definition file, or with `kind=PROJECT`
+    a kpiframe.yaml), located; and which items of `kpis` and `tests` have one, as
+    (key, index)."""
+    errors = sorted(_validator(kind).iter_errors(doc),
+                    key=lambda e: list(map(str, e.absolute_path)))
     problems: list[Problem] = []
     broken: set[tuple[str, int]] = set()
     seen: set[tuple[Any, ...]] = set()
@@ -254,7 +288,7 @@ def validate(doc: Any, file: str) -> tuple[list[Problem], set[tuple[str, int]]]:
         path = list(error.absolute_path)
         if len(path) >= 2 and path[0] in ("kpis", "tests") and isinstance(path[1], int):
             broken.add((path[0], path[1]))
-        for problem in _problems(error, doc, file):
+        for problem in _problems(error, doc, file, _KINDS[kind]):
             key = (problem.line, problem.column, problem.rule, problem.message)
             if key not in seen:
                 seen.add(key)
