@@ -13,13 +13,14 @@ from kpiframe.platform import Connection, Engine
 def _duckdb(url: str) -> Connection:
     from kpiframe.engines.duckdb import DuckDBConnection
 
-    return DuckDBConnection(url)
+    # an engine connection reads, so the database must exist: never create one
+    return DuckDBConnection(url, missing_ok=False)
 
 
 def _sqlite(url: str) -> Connection:
     from kpiframe.engines.sqlite import SQLiteConnection
 
-    return SQLiteConnection(url)
+    return SQLiteConnection(url, missing_ok=False)
 
 
 def _postgres(url: str) -> Connection:

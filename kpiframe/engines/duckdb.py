@@ -1,41 +1,126 @@
-"""DuckDB, the embedded default engine."""
+"""DuckDB, the embedded default engine.
+
+A connection reads: it attaches the database file read-only, so any number of processes
+can query one file at once (a read-write attach takes an exclusive lock), a read-only
+file can be queried, and a mistyped path is an error instead of a new empty database.
+Only kpiframe's own writers (`create_table`, `ensure_schema`: sample data, test
+fixtures) reopen the file for writing, creating it if need be.
+
+An engine URL never makes DuckDB download or load an extension: extension autoloading
+is off, paths DuckDB would hand to an extension (`md:`, `http://`, `s3://`...) are
+refused, and a reading connection has external access disabled and its configuration
+locked once the database is attached.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from kpiframe.engines.base import create_table_sql, insert_sql, parse_url
 from kpiframe.platform import Result
+from kpiframe.problems import KpiframeError, Problem
 
 #: the name a database file is attached under (fixed, so no platform schema collides)
 DATABASE = "kpiframe_db"
 
+#: `md:x`, `http://...`, `s3://...`: a prefix DuckDB resolves through an extension (a
+#: single letter is a Windows drive, `C:/x.duckdb`)
+_REMOTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
+
+#: no extension is installed or loaded behind the user's back
+_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+
+HINT = "the URL is duckdb:///relative/path.duckdb or duckdb:////absolute/path.duckdb"
+
+
+def _refuse_remote(path: str, url: str) -> None:
+    if path != ":memory:" and _REMOTE.match(path):
+        raise KpiframeError(Problem(
+            "engine-url", f"DuckDB engine URL {url} names '{path}', which DuckDB would open "
+            "through an extension; kpiframe opens only local database files",
+            hint=HINT))
+
 
 class DuckDBConnection:
+    """`write=True` opens the file for writing at once (sample data). `missing_ok=False`
+    makes a missing file an error when connecting (how queries connect); otherwise it is
+    an error only when read before anything is written."""
+
     dialect = "duckdb"
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, write: bool = False, missing_ok: bool = True) -> None:
+        parsed = parse_url(url)
+        self.url = url
+        self.path = parsed.path or ":memory:"
+        _refuse_remote(self.path, url)
+        self.read_only = parsed.query.get("read_only") in ("1", "true")
+        if write and self.read_only:
+            raise self._read_only()
+        self.writing = write
+        if self.path != ":memory:" and not os.path.isfile(self.path):
+            if not missing_ok or os.path.exists(self.path):
+                raise self._no_database()
+            self.con = self._open(attach=False)
+        else:
+            self.con = self._open(attach=True)
+
+    def _no_database(self) -> KpiframeError:
+        what = (f"{self.path} is a folder, not a DuckDB database" if os.path.isdir(self.path)
+                else f"no DuckDB database at {self.path}")
+        return KpiframeError(Problem(
+            "no-database", what,
+            hint="check the path in the engine URL (--engine, KPIFRAME_ENGINE or `engine:` "
+            "in kpiframe.yaml); `kpiframe sample-data` builds one"))
+
+    def _read_only(self) -> KpiframeError:
+        return KpiframeError(Problem(
+            "read-only-database", f"cannot write to {self.path}: the URL opens it read-only",
+            hint="drop ?read_only from the URL"))
+
+    def _open(self, *, attach: bool) -> Any:
         import duckdb
         from sqlglot import exp
 
-        parsed = parse_url(url)
-        path = parsed.path or ":memory:"
-        self.con = duckdb.connect(":memory:")
-        if path != ":memory:":
-            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-            # DuckDB names a database after its file: x.duckdb would make "x"."posts"
-            # ambiguous between catalog x and schema x. Attach it under a fixed name.
-            attach = f"ATTACH {exp.Literal.string(path).sql('duckdb')} AS {DATABASE}"
-            if parsed.query.get("read_only") in ("1", "true"):
-                attach += " (READ_ONLY)"
-            self.con.execute(attach)
-            self.con.execute(f"USE {DATABASE}")
-        # timestamps fall into the period of their UTC date (SPEC §3)
-        self.con.execute("SET TimeZone = 'UTC'")
+        con = duckdb.connect(":memory:", config=dict(_CONFIG))
+        try:
+            if attach and self.path != ":memory:":
+                if self.writing:
+                    os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+                # DuckDB names a database after its file: x.duckdb would make "x"."posts"
+                # ambiguous between catalog x and schema x. Attach it under a fixed name.
+                attach_sql = exp.Attach(
+                    this=exp.alias_(exp.Literal.string(self.path), DATABASE),
+                    expressions=[] if self.writing else [exp.AttachOption(
+                        this=exp.var("READ_ONLY"))],
+                ).sql("duckdb")
+                con.execute(attach_sql)
+                con.execute(f"USE {DATABASE}")
+            # timestamps fall into the period of their UTC date (SPEC §3)
+            con.execute("SET TimeZone = 'UTC'")
+            if not self.writing:
+                con.execute("SET enable_external_access = false")
+                con.execute("SET lock_configuration = true")
+        except BaseException:
+            con.close()
+            raise
+        return con
+
+    def _for_writing(self) -> None:
+        """Reopen the database read-write: kpiframe is about to write its own tables."""
+        if self.writing or self.path == ":memory:":
+            return  # an in-memory database is kpiframe's own: writing it touches no file
+        if self.read_only:
+            raise self._read_only()
+        self.con.close()
+        self.writing = True
+        self.con = self._open(attach=True)
 
     def execute(self, sql: str) -> Result:
+        if self.path != ":memory:" and not self.writing and not os.path.isfile(self.path):
+            raise self._no_database()
         cur = self.con.execute(sql)
         if cur.description is None:
             return Result([], [])
@@ -44,8 +129,18 @@ class DuckDBConnection:
     def ensure_schema(self, schema: str) -> None:
         from sqlglot import exp
 
+        self._for_writing()
         ident = exp.to_identifier(schema, quoted=True).sql("duckdb")
         self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {ident}")
+
+    def drop_schema(self, schema: str) -> None:
+        """Remove a schema kpiframe made (a KPI test's), with its tables."""
+        from sqlglot import exp
+
+        self._for_writing()
+        drop = exp.Drop(kind="SCHEMA", this=exp.to_identifier(schema, quoted=True),
+                        exists=True, cascade=True)
+        self.con.execute(drop.sql("duckdb"))
 
     def create_table(
         self,
@@ -67,3 +162,19 @@ class DuckDBConnection:
 
     def close(self) -> None:
         self.con.close()
+
+    def columns(self, schema: str, table: str) -> frozenset[str] | None:
+        """The columns of `schema.table` from information_schema (views included), None
+        when there is no such table: what a query can read, checked before it runs."""
+        from sqlglot import exp
+
+        def named(column: str, value: str) -> exp.Expr:
+            return exp.EQ(this=exp.Lower(this=exp.column(column)),
+                          expression=exp.Lower(this=exp.Literal.string(value)))
+
+        query = exp.select("column_name").from_("information_schema.columns").where(
+            exp.EQ(this=exp.column("table_catalog"),
+                   expression=exp.func("current_database")),
+            named("table_schema", schema), named("table_name", table))
+        rows = self.execute(query.sql("duckdb")).rows
+        return frozenset(str(r[0]) for r in rows) if rows else None

@@ -463,11 +463,13 @@ def _first_line(error: BaseException) -> str:
     return text.splitlines()[0][:500]
 
 
-def _connect(url: str) -> Any:
+def _connect(url: str, *, write: bool) -> Any:
     from kpiframe.engines.duckdb import DuckDBConnection
 
     try:
-        return DuckDBConnection(url)
+        return DuckDBConnection(url, write=write)
+    except KpiframeError:
+        raise
     except Exception as error:
         raise _problem("engine-connect", f"cannot open {url}: {_first_line(error)}",
                        "is another process using the database?") from None
@@ -497,7 +499,7 @@ def build(
     settings = dict(platforms or {})
     plans, notes = _plan(registry or load_registry(), settings, layouts)
     total = len(sql.STEPS) + sum((1 if p.conform else 0) + len(p.writes) for p in plans)
-    connection = _connect(url)
+    connection = _connect(url, write=True)
     con = connection.con
     tables: dict[str, int] = {}
     try:
@@ -580,7 +582,7 @@ def database_state(engine_url: str) -> tuple[str, SampleInfo | None]:
 
     if not os.path.exists(parsed.path):
         return "missing", None
-    connection = _connect(engine_url)
+    connection = _connect(engine_url, write=False)
     try:
         con = connection.con
         count = con.execute(
