@@ -18,7 +18,18 @@ from kpiframe import schema, yamlsource
 from kpiframe.definitions import Kpi, build
 from kpiframe.plugins import ActivePlatform, Registry, load_registry
 from kpiframe.problems import KpiframeError, Location, Problem, did_you_mean
-from kpiframe.project import Project, display, load_project
+from kpiframe.project import (
+    Project,
+    ProjectError,
+    display,
+    existing_definitions,
+    load_project,
+    nothing_to_load,
+    plugin_problems,
+    read_source,
+    refuse,
+    unreadable,
+)
 from kpiframe.yamlsource import YMap
 
 if TYPE_CHECKING:
@@ -196,7 +207,7 @@ class Catalog:
         problems.extend(checks.project_problems(self))
         problems.extend(checks.run(self))
         problems.extend(kpitests.check(self))
-        problems.extend(self.registry.validate(self))
+        problems.extend(self.registry.validate(self, problems))
         problems.extend(self.registry.problems)
         unique = [p for p in dict.fromkeys(problems) if not self._ignored(p)]
         return sorted(unique, key=Problem.sort_key)
@@ -279,7 +290,8 @@ def load_catalog(
     """Load KPI definitions (files or folders; default: the project's `definitions`)."""
     proj = project if isinstance(project, Project) else load_project(
         os.fspath(project) if project is not None else None)
-    registry = load_registry((*proj.plugins, *plugins))
+    registry = load_registry((*proj.plugins, *plugins), disable=proj.disable_plugins,
+                             prefer=proj.prefer)
     problems: list[Problem] = []
     if paths is None:
         chosen = [p for p in proj.definition_paths() if p.exists()]

@@ -30,11 +30,17 @@ class Context:
         self.project_dir = project
         self.plugins = plugins
 
-    def catalog(self, paths: Sequence[str] | None = None) -> Catalog:
+    def catalog(self, paths: Sequence[str] | None = None, *,
+                broken_plugins_fail: bool = True) -> Catalog:
+        """The catalog; with a plugin that failed to load, the command stops (exit 1)
+        unless it reports plugin problems itself (`validate`, `test`, `plugins`)."""
         from kpiframe.catalog import load_catalog
 
-        return load_catalog(list(paths) if paths else None, project=self.project_dir,
-                            plugins=self.plugins)
+        catalog = load_catalog(list(paths) if paths else None, project=self.project_dir,
+                               plugins=self.plugins)
+        if broken_plugins_fail:
+            refuse_broken_plugins(catalog.registry.problems)
+        return catalog
 
     def catalog_of(self, paths: Sequence[str]) -> Catalog:
         """The catalog of PATHS given on the command line: a missing one is a usage
@@ -45,7 +51,7 @@ class Context:
             if not os.path.exists(path):
                 raise click.UsageError(f"no such file or folder: {path}")
         try:
-            return self.catalog(paths)
+            return self.catalog(paths, broken_plugins_fail=False)
         except KpiframeError as error:
             _print_problems(error.problems)
             sys.exit(2)
@@ -54,6 +60,17 @@ class Context:
 def _print_problems(problems: Sequence[Problem]) -> None:
     for problem in problems:
         click.echo(problem.format(), err=True)
+
+
+def refuse_broken_plugins(problems: Sequence[Problem]) -> None:
+    """Stop (exit 1) when a plugin failed: an answer without what it provides would look
+    complete and be wrong."""
+    if not problems:
+        return
+    _print_problems(problems)
+    click.echo("kpiframe: stopped because a plugin failed (an answer without it would be "
+               "incomplete); fix it or run with --disable-plugin NAME", err=True)
+    sys.exit(1)
 
 
 def handles_errors(func: F) -> F:
@@ -88,8 +105,12 @@ def handles_errors(func: F) -> F:
               help="Project folder with kpiframe.yaml (default: the working directory).")
 @click.option("--plugin", "plugins", multiple=True, metavar="MODULE",
               help="Load a plugin module that is not installed (repeatable).")
+@click.option("--disable-plugin", "disabled", multiple=True, metavar="NAME",
+              help="Do not load this plugin (entry-point name, module or distribution; "
+              "repeatable).")
 @click.pass_context
-def main(ctx: click.Context, project: str | None, plugins: tuple[str, ...]) -> None:
+def main(ctx: click.Context, project: str | None, plugins: tuple[str, ...],
+         disabled: tuple[str, ...]) -> None:
     """kpiframe: social-media KPIs as YAML, compiled to SQL for any engine.
 
     \b
@@ -98,6 +119,10 @@ def main(ctx: click.Context, project: str | None, plugins: tuple[str, ...]) -> N
                   kpiframe query engagement_rate_by_reach --grain month --by platform
     """
     ctx.obj = Context(project, plugins)
+    if disabled:
+        from kpiframe.plugins import disabled_for
+
+        ctx.with_resource(disabled_for(disabled))
 
 
 # --------------------------------------------------------------------------- validate
@@ -241,6 +266,7 @@ def query(obj: Context, kpis: tuple[str, ...], grain: str | None, by: tuple[str,
     catalog = obj.catalog()
     rows = catalog.query(kpis, grain=grain, by=by, where=where, start=start, end=end,
                          platforms=platforms or None, engine=engine)
+    _print_problems(rows.warnings)  # a missing column read as NULL, say: on stderr
     if fmt == "json":
         click.echo(render.to_json(rows, rows.columns))
     elif fmt == "csv":
@@ -262,7 +288,12 @@ def plugins(obj: Context, fmt: str) -> None:
     """Loaded plugins, their platforms, and the canonical fields each provides."""
     from kpiframe import explain
 
-    click.echo(explain.plugins(obj.catalog(paths=None), fmt))
+    catalog = obj.catalog(paths=None, broken_plugins_fail=False)
+    click.echo(explain.plugins(catalog, fmt))
+    if catalog.registry.problems:
+        if fmt == "json":  # the table already shows them; JSON readers want them on stderr
+            _print_problems(catalog.registry.problems)
+        sys.exit(1)
 
 
 @main.command("test")
@@ -314,6 +345,8 @@ def diff_(obj: Context, base: str, head: str, fmt: str, exit_code: bool) -> None
     try:
         before = diff.load_side(base, obj.project_dir, obj.plugins, keep)
         after = diff.load_side(head, obj.project_dir, obj.plugins, keep)
+        refuse_broken_plugins(list(dict.fromkeys(
+            [*before.registry.problems, *after.registry.problems])))
         changes = diff.diff(before, after)
     finally:
         for folder in keep:
@@ -366,13 +399,13 @@ def sample_data(obj: Context, engine: str | None, scale: float, seed: int,
     errors = [p for p in project.problems if p.is_error]
     if errors:
         raise KpiframeError(errors)
-    registry = load_registry((*project.plugins, *obj.plugins))
+    registry = load_registry((*project.plugins, *obj.plugins),
+                             disable=project.disable_plugins, prefer=project.prefer)
+    refuse_broken_plugins(registry.problems)
     url = project.engine_url(engine)
     if not layouts:
         configured = {a.layout.name for a in registry.active(project.platforms).values()}
         layouts = ("canonical", *sorted(configured - {"canonical"}))
-    for problem in registry.problems:
-        click.echo(problem.format(), err=True)
     label = f"Generating sample data (scale {scale:g}, seed {seed})"
     with progress_bar(label, long_run(scale, days)) as progress:
         summary = build(url, scale=scale, seed=seed, layouts=layouts, start=start.date(),

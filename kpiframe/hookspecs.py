@@ -1,8 +1,10 @@
 """The hooks a kpiframe plugin can implement (SPEC §4). Only hookspecs live here.
 
 A plugin is a module with functions decorated by `kpiframe.hookimpl` whose names match
-these. Each hook is called once per plugin, and a plugin whose hook raises is reported by
-name while every other plugin's answers are kept.
+these. Each hook is called once per plugin, through pluggy with the other plugins left
+out, under a time limit (KPIFRAME_HOOK_TIMEOUT seconds, default 10). A plugin whose hook
+raises (anything, `SystemExit` included), hangs or returns something other than a list of
+the promised items is reported by name, and every other plugin's answers are kept.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import pluggy
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from kpiframe.catalog import Catalog
+    from kpiframe.catalog_view import CatalogView
     from kpiframe.platform import Engine, Platform
     from kpiframe.problems import Problem
 
@@ -50,6 +52,11 @@ def kpiframe_definitions() -> list[str | Path]:
 
 
 @hookspec
-def kpiframe_validate(catalog: Catalog) -> list[Problem]:
-    """Return extra problems found in a catalog: house rules a CI pipeline enforces."""
+def kpiframe_validate(catalog: CatalogView) -> list[Problem]:
+    """Return extra problems found in a catalog: house rules a CI pipeline enforces.
+
+    `catalog` is a read-only copy (`kpiframe.catalog_view.CatalogView`: `kpis` by name,
+    `files`, the `problems` found so far, `platforms`): a hook can read it, never change
+    what kpiframe reports.
+    """
     raise NotImplementedError
