@@ -60,12 +60,11 @@ class DuckDBConnection:
         if write and self.read_only:
             raise self._read_only()
         self.writing = write
-        if self.path != ":memory:" and not os.path.isfile(self.path):
-            if not missing_ok or os.path.exists(self.path):
-                raise self._no_database()
-            self.con = self._open(attach=False)
-        else:
-            self.con = self._open(attach=True)
+        missing = self.path != ":memory:" and not os.path.isfile(self.path)
+        if missing and (os.path.exists(self.path) or not (missing_ok or write)):
+            raise self._no_database()
+        # a missing file is attached (created) by the first write, not before
+        self.con = self._open(attach=write or not missing)
 
     def _no_database(self) -> KpiframeError:
         what = (f"{self.path} is a folder, not a DuckDB database" if os.path.isdir(self.path)

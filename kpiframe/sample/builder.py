@@ -475,6 +475,51 @@ def _connect(url: str, *, write: bool) -> Any:
                        "is another process using the database?") from None
 
 
+def _tables(con: Any) -> set[tuple[str, str]]:
+    """(schema, table) of every table and view in the target database, lower case."""
+    rows = con.execute(
+        "SELECT table_schema, table_name FROM information_schema.tables "
+        "WHERE table_catalog = current_database()").fetchall()
+    return {(str(schema).lower(), str(table).lower()) for schema, table in rows}
+
+
+def _recorded(con: Any) -> set[tuple[str, str]] | None:
+    """The tables earlier builds recorded in `_kpiframe.sample`, None when it is not
+    there or not ours to read."""
+    table = exp.Table(this=quoted(INFO_TABLE), db=quoted(INFO_SCHEMA))
+    query = exp.select(quoted("value")).from_(table).where(
+        exp.EQ(this=exp.column(quoted("key")), expression=exp.Literal.string("tables")))
+    try:
+        row = con.execute(query.sql(dialect="duckdb")).fetchone()
+        names = json.loads(row[0]) if row else None
+        if not isinstance(names, dict):
+            return None
+        return {tuple(str(n).lower().rsplit(".", 1)) for n in names}  # type: ignore[misc]
+    except Exception:
+        return None
+
+
+def _check_overwrite(con: Any, plans: Sequence[_PlatformPlan]) -> None:
+    """Refuse to replace tables sample data did not build: they are someone's data."""
+    existing = _tables(con)
+    recorded = _recorded(con)
+    ours = set(recorded or ())
+    if recorded is not None:
+        ours.add((INFO_SCHEMA.lower(), INFO_TABLE.lower()))
+    targets = [f"{w.schema}.{w.table}" for p in plans for w in p.writes]
+    targets.append(f"{INFO_SCHEMA}.{INFO_TABLE}")
+    theirs = [name for name in dict.fromkeys(targets)
+              if tuple(name.lower().rsplit(".", 1)) in existing - ours]
+    if theirs:
+        shown = ", ".join(theirs[:8]) + (f" and {len(theirs) - 8} more" if len(theirs) > 8
+                                         else "")
+        raise _problem(
+            "sample-overwrite",
+            f"sample data would replace {len(theirs)} table(s) it did not build: {shown}",
+            "pass --force to replace them (their rows are lost), or write the sample data "
+            "to another database with --engine duckdb:///other.duckdb")
+
+
 def build(
     engine_url: str | None = None,
     *,
@@ -486,8 +531,12 @@ def build(
     registry: Registry | None = None,
     platforms: Mapping[str, PlatformSettings] | None = None,
     progress: Progress | None = None,
+    force: bool = False,
 ) -> SampleSummary:
-    """Generate sample data for every active platform and write it in `layouts`."""
+    """Generate sample data for every active platform and write it in `layouts`.
+
+    Tables of the same names that an earlier build did not make are someone's own data:
+    the build stops with an error naming them, unless `force`."""
     started = time.perf_counter()
     url = engine_url or DEFAULT_ENGINE
     if isinstance(start, dt.datetime):
@@ -504,6 +553,8 @@ def build(
     tables: dict[str, int] = {}
     try:
         target = str(con.execute("SELECT current_database()").fetchone()[0])
+        if not force:
+            _check_overwrite(con, plans)
         builder = _Builder(con, target, progress, total)
         builder.run(exp.Attach(this=exp.alias_(exp.Literal.string(":memory:"), quoted(STAGING))))
         try:
