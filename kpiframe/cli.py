@@ -8,11 +8,12 @@ traceback).
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
 from functools import wraps
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -21,6 +22,10 @@ if TYPE_CHECKING:
     from kpiframe.problems import Problem
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# sqlglot logs "... contains unsupported syntax. Falling back to parsing as a 'Command'"
+# for what kpiframe then reports as a located problem: the log line is noise on a terminal
+logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
 GRAINS = ("day", "week", "month", "quarter", "year")
 
@@ -73,6 +78,18 @@ def refuse_broken_plugins(problems: Sequence[Problem]) -> None:
     sys.exit(1)
 
 
+def closed_pipe() -> NoReturn:
+    """Whoever read our output stopped reading (`kpiframe list | head -1`): stop quietly,
+    as click and pip do. Python flushes stdout again at exit, which would fail the same
+    way, so stdout points at devnull first (the recipe in Python's `signal` docs)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file descriptor (tests capture stdout)
+        pass
+    sys.exit(1)
+
+
 def handles_errors(func: F) -> F:
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -88,10 +105,15 @@ def handles_errors(func: F) -> F:
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
+        except BrokenPipeError:
+            closed_pipe()
         except Exception as error:
+            from kpiframe.problems import redact
+
             if os.environ.get("KPIFRAME_DEBUG"):
                 raise
-            click.echo(f"kpiframe: internal error: {type(error).__name__}: {error}", err=True)
+            click.echo(f"kpiframe: internal error: {type(error).__name__}: "
+                       f"{redact(str(error))}", err=True)
             click.echo("  (set KPIFRAME_DEBUG=1 for the traceback, and please report it)",
                        err=True)
             sys.exit(3)
@@ -382,10 +404,12 @@ def schema() -> None:
               show_default=True, help="First day of the data.")
 @click.option("--days", type=click.IntRange(1, 36_600), default=365, show_default=True,
               help="Number of days.")
+@click.option("--force", is_flag=True,
+              help="Replace tables of the same names that sample data did not build.")
 @click.pass_obj
 @handles_errors
 def sample_data(obj: Context, engine: str | None, scale: float, seed: int,
-                layouts: tuple[str, ...], start: Any, days: int) -> None:
+                layouts: tuple[str, ...], start: Any, days: int, force: bool) -> None:
     """Generate realistic sample data for every installed platform, in DuckDB."""
     from kpiframe import render
     from kpiframe.demo import long_run, progress_bar
@@ -410,7 +434,7 @@ def sample_data(obj: Context, engine: str | None, scale: float, seed: int,
     with progress_bar(label, long_run(scale, days)) as progress:
         summary = build(url, scale=scale, seed=seed, layouts=layouts, start=start.date(),
                         days=days, registry=registry, platforms=project.platforms,
-                        progress=progress)
+                        progress=progress, force=force)
     for note in summary.notes:
         click.echo(f"note: {note}", err=True)
     schemas: dict[str, dict[str, Any]] = {}
