@@ -21,7 +21,7 @@ from kpiframe.definitions import (
     Simple,
     Weighted,
 )
-from kpiframe.expressions import Expr, ExprError, kpi_expr, row_expr
+from kpiframe.expressions import Expr, ExprError, kpi_expr, row_expr, wanted
 from kpiframe.problems import Location, Problem, did_you_mean, one_of
 
 if TYPE_CHECKING:
@@ -177,7 +177,7 @@ class _Checker:
         if text is None:
             return None
         try:
-            return row_expr(text, src.fields)
+            return row_expr(text, src.fields, want=wanted(key, getattr(kpi, "agg", None)))
         except ExprError as error:
             self.problems.append(_expr_problem(kpi, key, text, error))
             return None

@@ -9,8 +9,8 @@ every identifier on output, so user text is never spliced into SQL.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
-from dataclasses import dataclass
+from collections.abc import Collection, Iterator, Mapping
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -18,6 +18,8 @@ import sqlglot
 from sqlglot import Token, Tokenizer, TokenType, exp
 from sqlglot.errors import ParseError, TokenError
 
+from kpiframe import canonical
+from kpiframe.exprbuild import FIELD_TYPES, Builder, BuildError, Type, type_hint
 from kpiframe.problems import did_you_mean
 
 #: node types a row expression may contain besides columns, literals and functions below
@@ -86,16 +88,16 @@ class Expr:
     text: str
     tree: exp.Expr
     names: tuple[str, ...]
+    #: what it computes: number, text, boolean, date, timestamp (null: only NULL)
+    type: Type = "number"
+    offsets: Mapping[str, int] = field(default_factory=dict)
 
     def copy_tree(self) -> exp.Expr:
         return self.tree.copy()
 
     def offset_of(self, name: str) -> int:
         """Where the first reference to column (or KPI) `name` starts in `text`."""
-        for column in self.tree.find_all(exp.Column):
-            if column.name == name:
-                return _offset(column)
-        return 0
+        return self.offsets.get(name, 0)
 
 
 def _offset(node: exp.Expr) -> int:
@@ -150,6 +152,10 @@ def _function_name(node: exp.Expr) -> str:
 def _parse(text: str) -> exp.Expr:
     try:
         statements = sqlglot.parse(text)
+    except RecursionError:
+        raise ExprError("expr-too-deep", "expression is nested too deeply", 0,
+                        "split it into several KPIs and combine them with a derived KPI"
+                        ) from None
     except (ParseError, TokenError) as error:
         offset = 0
         message = str(error).splitlines()[0]
@@ -298,42 +304,164 @@ def _alias(text: str, node: exp.Alias) -> None:
                     at, "write e.g. `likes + comments`, not `likes comments`")
 
 
-def _normalise(tree: exp.Expr) -> exp.Expr:
-    """Unquoted identifiers are case-insensitive: lower-case them, then quote everything.
-    SQL comments in user text are dropped: no user text reaches the generated SQL but
-    names and literals."""
-    for node in tree.walk():
-        if node.comments:
-            node.comments = None
-    for column in tree.find_all(exp.Column):
-        ident = column.this
-        if isinstance(ident, exp.Identifier) and not ident.quoted:
-            ident.set("this", ident.name.lower())
-    return tree
+#: deepest nesting of parentheses a user expression may have: sqlglot's parser recurses per
+#: level, and no KPI needs more than a handful
+MAX_DEPTH = 24
+#: longest user expression, in characters
+MAX_LENGTH = 10_000
+
+
+def _limits(text: str) -> None:
+    if len(text) > MAX_LENGTH:
+        raise ExprError("expr-too-long", f"expression is {len(text):,} characters long "
+                        f"(at most {MAX_LENGTH:,})", MAX_LENGTH,
+                        "split it into several KPIs and combine them with a derived KPI")
+    depth = 0
+    for token in _tokens(text):
+        if token.token_type == TokenType.L_PAREN:
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise ExprError("expr-too-deep", f"expression nests parentheses more than "
+                                f"{MAX_DEPTH} deep", token.start,
+                                "remove redundant parentheses, or split it into KPIs")
+        elif token.token_type == TokenType.R_PAREN:
+            depth = max(depth - 1, 0)
+
+
+def _tree_depth(tree: exp.Expr) -> int:
+    deepest = 0
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in node.iter_expressions())
+    return deepest
+
+
+class _AnyName(Mapping[str, Type]):
+    """Derived KPIs name other KPIs, checked later against the catalog: every name is a
+    number here."""
+
+    def __getitem__(self, key: str) -> Type:
+        return "number"
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
+def _field_types(fields: Collection[str] | Mapping[str, Any] | None) -> Mapping[str, Type]:
+    if fields is None:
+        return _AnyName()
+    if isinstance(fields, Mapping):
+        return {str(name): FIELD_TYPES[str(getattr(f, "type", f))]
+                for name, f in fields.items()}
+    return {name: _CANONICAL_TYPES.get(name, "text") for name in fields}
+
+
+_CANONICAL_TYPES: dict[str, Type] = {
+    name: FIELD_TYPES[f.type]
+    for source in reversed(list(canonical.SOURCES.values()))
+    for name, f in source.fields.items()
+}
+
+
+def _build(text: str, tree: exp.Expr, fields: Mapping[str, Type], what: str,
+           want: tuple[Type, ...] | None, safe_division: bool) -> tuple[exp.Expr, Type]:
+    """The expression as kpiframe rebuilds it: no parsed node reaches the SQL."""
+    if _tree_depth(tree) > 4 * MAX_DEPTH:
+        raise ExprError("expr-too-deep", "expression is nested too deeply", 0,
+                        "split it into several KPIs and combine them with a derived KPI")
+    builder = Builder(fields, what, safe_division)
+    try:
+        built = builder.build(tree)
+        if want is not None and built.type != "null" and built.type not in want:
+            raise BuildError(
+                "expr-type", f"{_WANTED[want]}, but this is "
+                f"{'a ' if built.type in ('number', 'date', 'timestamp') else ''}"
+                f"{'condition' if built.type == 'boolean' else built.type}",
+                tree, type_hint(built.type, want))
+    except BuildError as error:
+        at = _locate(text, error.node) if error.node is not None else 0
+        raise ExprError(error.rule, error.message, at, error.hint) from None
+    return built.tree, built.type
+
+
+def _locate(text: str, node: exp.Expr) -> int:
+    """Where a node starts. Names inside a type or a date part carry no position: find
+    their token by its text."""
+    if any("start" in (getattr(n, "_meta", None) or {}) for n in node.walk()):
+        return _offset(node)
+    name = node.name if isinstance(node, (exp.Var, exp.Identifier, exp.Literal)) else ""
+    for token in _tokens(text):
+        if name and token.text.upper() == name.upper():
+            return token.start
+    return 0
+
+
+_WANTED: dict[tuple[Type, ...], str] = {
+    ("boolean",): "a filter must be a condition (true or false)",
+    ("number",): "this expression must compute a number",
+}
 
 
 @lru_cache(maxsize=65536)
-def _row_expr(text: str, fields: frozenset[str] | None, what: str) -> Expr:
+def _row_expr(text: str, fields: tuple[tuple[str, Type], ...] | None, what: str,
+              want: tuple[Type, ...] | None) -> Expr:
+    _limits(text)
     tree = _parse(text).copy()
-    names = _check(text, tree, _ROW_NODES, ROW_FUNCTIONS, fields, what, _ROW_HINT)
-    return Expr(text, _normalise(tree), names)
+    names = _check(text, tree, _ROW_NODES, ROW_FUNCTIONS,
+                   None if fields is None else dict(fields), what, _ROW_HINT)
+    types = _AnyName() if fields is None else dict(fields)
+    built, kind = _build(text, tree, types, what, want, safe_division=True)
+    return Expr(text, built, names, kind, _offsets(tree))
 
 
-def row_expr(text: str, fields: Collection[str] | None = None, what: str = "field") -> Expr:
-    """A row-level expression (`expr`, `filter`, `--where`) over `fields` (None: any name)."""
-    return _row_expr(text, frozenset(fields) if fields is not None else None, what)
+def row_expr(text: str, fields: Collection[str] | Mapping[str, Any] | None = None,
+             what: str = "field", want: tuple[Type, ...] | None = None) -> Expr:
+    """A row-level expression (`expr`, `filter`, `--where`) over `fields` (None: any name),
+    rebuilt by kpiframe and typed; `want` the types its place accepts."""
+    types = None if fields is None else tuple(sorted(_field_types(fields).items()))
+    return _row_expr(text, types, what, want)
 
 
 @lru_cache(maxsize=65536)
 def _kpi_expr(text: str) -> Expr:
+    _limits(text)
     tree = _parse(text).copy()
     names = _check(text, tree, _DERIVED_NODES, DERIVED_FUNCTIONS, None, "KPI", _DERIVED_HINT)
-    return Expr(text, _normalise(tree), names)
+    built, kind = _build(text, tree, _AnyName(), "KPI", ("number",), safe_division=False)
+    return Expr(text, built, names, kind, _offsets(tree))
+
+
+def wanted(key: str, agg: str | None = None) -> tuple[Type, ...] | None:
+    """What a KPI's `filter` or `expr` must compute: a condition; a number to aggregate
+    (anything goes for `count` and `count_distinct`, which only count values)."""
+    if key == "filter":
+        return ("boolean",)
+    if agg in ("count", "count_distinct"):
+        return None
+    return ("number",)
 
 
 def kpi_expr(text: str) -> Expr:
     """A derived KPI's expression over other KPI names."""
     return _kpi_expr(text)
+
+
+def _offsets(tree: exp.Expr) -> dict[str, int]:
+    """Where each name is first referred to in the text (the rebuilt tree has no positions)."""
+    found: dict[str, int] = {}
+    for column in tree.find_all(exp.Column):
+        name = column.name if column.this.quoted else column.name.lower()
+        at = _offset(column)
+        found[name] = min(found.get(name, at), at)
+    return found
 
 
 def names_of(tree: exp.Expr) -> list[str]:

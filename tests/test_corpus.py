@@ -45,7 +45,7 @@ RULES = frozenset({
     "unknown-source", "unknown-platform", "platform-missing-source", "platform-missing-field",
     # expressions
     "expr-syntax", "expr-multiple-statements", "expr-forbidden", "unknown-field",
-    "unknown-function",
+    "unknown-function", "expr-type", "expr-too-deep", "expr-too-long",
     # type rules
     "cumulative-not-additive", "weights-not-interaction", "bad-average-over", "target-grain",
     # warnings
@@ -68,10 +68,10 @@ NOT_IN_CORPUS = {
     "no-canonical-layout": "`kpiframe test` at run time",
     "unreadable": "a file the OS refuses to read: git cannot keep one",
 }
-VALIDATING_MODULES = ("yamlsource", "schema", "catalog", "checks", "expressions", "kpitests",
-                      "plugins")
+VALIDATING_MODULES = ("yamlsource", "schema", "catalog", "checks", "expressions", "exprbuild",
+                      "kpitests", "plugins")
 #: calls that make a problem, and which positional argument is its rule id
-_RULE_ARGUMENT = {"at": 1, "Problem": 0, "ExprError": 0, "_problem": 1}
+_RULE_ARGUMENT = {"at": 1, "Problem": 0, "ExprError": 0, "BuildError": 0, "_problem": 1}
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,8 @@ from kpiframe.expressions import kpi_expr
 if TYPE_CHECKING:
     from kpiframe.catalog import Catalog
 from kpiframe.compiler.scans import Scans
-from kpiframe.compiler.state import Chain, col, conjoin, null_safe_eq, number, safe_div
+from kpiframe.compiler.state import Chain, col, conjoin, null_safe_eq, number
+from kpiframe.exprbuild import safe_div
 
 
 class Builder(Scans):

@@ -165,7 +165,7 @@ def make_request(
         for source in sources:
             common &= set(canonical.SOURCES[source].dimensions)
         try:
-            expr = row_expr(where, common, what="dimension")
+            expr = row_expr(where, common, what="dimension", want=("boolean",))
         except ExprError as error:
             raise KpiframeError(
                 Problem.at(

@@ -13,7 +13,7 @@ from kpiframe.compiler.calendar import Calendar
 from kpiframe.compiler.sources import quoted, source_relation
 from kpiframe.compiler.state import Measure, SourceScan, col, conjoin, number
 from kpiframe.definitions import Simple, Weighted
-from kpiframe.expressions import row_expr
+from kpiframe.expressions import row_expr, wanted
 
 
 class Scans(Calendar):
@@ -26,7 +26,7 @@ class Scans(Calendar):
         fields = scan.source.fields
         condition = None
         if kpi.filter:
-            tree = row_expr(kpi.filter, fields).copy_tree()
+            tree = row_expr(kpi.filter, fields, want=wanted("filter")).copy_tree()
             scan.fields.update(c.name for c in tree.find_all(exp.Column))
             condition = tree
         if kpi.platforms is not None:
@@ -45,7 +45,8 @@ class Scans(Calendar):
             agg = "sum"
         else:
             agg = kpi.agg
-            value = row_expr(kpi.expr, fields).copy_tree() if kpi.expr else None
+            value = (row_expr(kpi.expr, fields, want=wanted("expr", agg)).copy_tree()
+                     if kpi.expr else None)
             if value is not None:
                 scan.fields.update(c.name for c in value.find_all(exp.Column))
             if agg == "last":

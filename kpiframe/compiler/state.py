@@ -33,14 +33,6 @@ def col(name: str, table: str | None = None) -> exp.Column:
     return exp.column(quoted(name), table=quoted(table) if table else None)
 
 
-def safe_div(numerator: exp.Expr, denominator: exp.Expr) -> exp.Expr:
-    """Divide as doubles; a zero or NULL denominator gives NULL on every engine."""
-    return exp.Div(
-        this=exp.cast(numerator, DOUBLE),
-        expression=exp.Nullif(this=exp.cast(denominator, DOUBLE), expression=exp.Literal.number(0)),
-    )
-
-
 def conjoin(*conditions: exp.Expr | None) -> exp.Expr | None:
     present = [c for c in conditions if c is not None]
     if not present:
