@@ -55,17 +55,18 @@ class DefinitionFile:
 
 
 def _expand(paths: Iterable[Path | str], problems: list[Problem]) -> list[Path]:
+    """The definition files named by files and folders. Every *.yaml entry is kept even
+    when it is not a readable regular file (`read_file` says why), and every folder that
+    cannot be listed goes to `problems`: nothing is skipped silently."""
     found: list[Path] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found.extend(
-                sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file())
-            )
-        elif path.is_file():
+            found.extend(_walk(path, problems))
+        elif path.exists() or path.is_symlink():
             found.append(path)
         else:
-            raise KpiframeError(
+            raise ProjectError(
                 Problem(
                     "path-not-found",
                     f"no such file or folder: {display(path)}",
@@ -75,14 +76,43 @@ def _expand(paths: Iterable[Path | str], problems: list[Problem]) -> list[Path]:
     return found
 
 
+def _walk(folder: Path, problems: list[Problem]) -> list[Path]:
+    """*.yaml and *.yml entries under `folder`, sorted, following links to folders once
+    (a link loop ends where it starts over)."""
+    found: list[Path] = []
+    seen: set[tuple[int, int]] = set()
+    pending = [folder]
+    while pending:
+        current = pending.pop()
+        try:
+            status = current.stat()
+            if (status.st_dev, status.st_ino) in seen:
+                continue
+            seen.add((status.st_dev, status.st_ino))
+            with os.scandir(current) as listing:
+                entries = list(listing)
+        except OSError as exc:
+            problems.append(unreadable(current, exc, "folder"))
+            continue
+        for entry in entries:
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            if is_dir:
+                pending.append(Path(entry.path))
+            elif Path(entry.name).suffix in SUFFIXES:
+                found.append(Path(entry.path))
+    return sorted(found)
+
+
 def read_file(path: Path, plugin: str | None = None) -> DefinitionFile:
     shown = display(path)
     result = DefinitionFile(path, shown, plugin)
     try:
-        data = path.read_bytes()
+        data = read_source(path)
     except OSError as exc:
-        result.problems.append(Problem.at(Location(shown), "unreadable",
-                                          f"cannot read file: {exc.strerror}"))
+        result.problems.append(unreadable(path, exc))
         return result
     doc, problems = yamlsource.load(data, shown)
     if problems:
@@ -286,23 +316,39 @@ def load_catalog(
     *,
     project: Project | str | os.PathLike[str] | None = None,
     plugins: Sequence[str] = (),
+    allow_empty: bool = False,
 ) -> Catalog:
-    """Load KPI definitions (files or folders; default: the project's `definitions`)."""
+    """Load KPI definitions (files or folders; default: the project's `definitions`).
+
+    Raises ProjectError when kpiframe.yaml has an error (also one only loaded plugins can
+    find, such as an unknown layout), and when there is nothing to load: a definitions
+    path that does not exist, or no definition files at all. `allow_empty` accepts an
+    empty catalog instead (a missing path in kpiframe.yaml is then a warning)."""
     proj = project if isinstance(project, Project) else load_project(
         os.fspath(project) if project is not None else None)
+    refuse(proj.problems)
     registry = load_registry((*proj.plugins, *plugins), disable=proj.disable_plugins,
                              prefer=proj.prefer)
+    refuse(plugin_problems(proj, registry))
     problems: list[Problem] = []
+    looked: list[Path] | None = None
     if paths is None:
-        chosen = [p for p in proj.definition_paths() if p.exists()]
+        chosen, missing = existing_definitions(proj, allow_empty)
+        refuse(missing)
+        problems.extend(missing)
     elif isinstance(paths, (str, os.PathLike)):
-        chosen = [Path(paths)]
+        chosen = looked = [Path(paths)]
     else:
-        chosen = [Path(p) for p in paths]
+        chosen = looked = [Path(p) for p in paths]
     files: list[DefinitionFile] = []
     for plugin, raw in registry.definition_files:
         for path in _expand([raw], problems):
             files.append(read_file(path, plugin))
     for path in _expand(chosen, problems):
         files.append(read_file(path))
-    return Catalog(files, proj, registry)
+    if not allow_empty and not problems and not any(
+            f.kpis or f.tests or f.broken or f.problems for f in files):
+        raise ProjectError(nothing_to_load(proj, looked))
+    catalog = Catalog(files, proj, registry)
+    catalog.load_problems.extend(problems)
+    return catalog

@@ -34,6 +34,8 @@ class Context:
     def __init__(self, project: str | None, plugins: tuple[str, ...]) -> None:
         self.project_dir = project
         self.plugins = plugins
+        #: `--allow-empty`: an empty catalog (or a missing definitions folder) is fine
+        self.allow_empty = False
 
     def catalog(self, paths: Sequence[str] | None = None, *,
                 broken_plugins_fail: bool = True) -> Catalog:
@@ -42,9 +44,12 @@ class Context:
         from kpiframe.catalog import load_catalog
 
         catalog = load_catalog(list(paths) if paths else None, project=self.project_dir,
-                               plugins=self.plugins)
+                               plugins=self.plugins, allow_empty=self.allow_empty)
         if broken_plugins_fail:
             refuse_broken_plugins(catalog.registry.problems)
+            # commands that do not report the catalog's problems still say what they
+            # could not read: a KPI in an unreadable file is not simply "unknown"
+            _print_problems([p for p in catalog.load_problems if p.rule == "unreadable"])
         return catalog
 
     def catalog_of(self, paths: Sequence[str]) -> Catalog:
@@ -98,8 +103,11 @@ def handles_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except KpiframeError as error:
+            from kpiframe.project import ProjectError
+
             _print_problems(error.problems)
-            sys.exit(1)
+            # a project that cannot be used is a usage error, whatever the command
+            sys.exit(2 if isinstance(error, ProjectError) else 1)
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
         except KeyboardInterrupt:
@@ -119,6 +127,20 @@ def handles_errors(func: F) -> F:
             sys.exit(3)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _set_allow_empty(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    ctx.ensure_object(Context).allow_empty = value
+
+
+def allows_empty(func: F) -> F:
+    """`--allow-empty` for a command that loads the catalog. Without it, no definitions
+    (or a `definitions:` path that does not exist) stop the command: a mistyped folder
+    must not pass CI as a clean, empty catalog."""
+    option = click.option(
+        "--allow-empty", is_flag=True, expose_value=False, callback=_set_allow_empty,
+        help="Accept a catalog without KPI definitions (and a missing definitions folder).")
+    return option(func)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -151,6 +173,7 @@ def main(ctx: click.Context, project: str | None, plugins: tuple[str, ...],
 
 
 @main.command()
+@allows_empty
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "github", "junit", "sarif"]),
               default="text", show_default=True, help="Report format.")
@@ -188,6 +211,7 @@ def validate(obj: Context, paths: tuple[str, ...], fmt: str, strict: bool) -> No
 
 
 @main.command("list")
+@allows_empty
 @click.option("--tag", default=None, help="Only KPIs with this tag.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
@@ -216,6 +240,7 @@ def list_(obj: Context, tag: str | None, fmt: str) -> None:
 
 
 @main.command()
+@allows_empty
 @click.argument("kpi")
 @click.option("--dialect", default="duckdb", show_default=True,
               help="Show the SQL for this sqlglot dialect.")
@@ -256,6 +281,7 @@ def query_options(func: F) -> F:
 
 
 @main.command("compile")
+@allows_empty
 @click.argument("kpis", nargs=-1, required=True)
 @click.option("--dialect", default="duckdb", show_default=True, help="Any sqlglot dialect.")
 @query_options
@@ -271,6 +297,7 @@ def compile_(obj: Context, kpis: tuple[str, ...], dialect: str, grain: str | Non
 
 
 @main.command()
+@allows_empty
 @click.argument("kpis", nargs=-1, required=True)
 @query_options
 @click.option("--engine", default=None, metavar="URL",
@@ -310,6 +337,7 @@ def plugins(obj: Context, fmt: str) -> None:
     """Loaded plugins, their platforms, and the canonical fields each provides."""
     from kpiframe import explain
 
+    obj.allow_empty = True  # what plugins provide does not depend on any definitions
     catalog = obj.catalog(paths=None, broken_plugins_fail=False)
     click.echo(explain.plugins(catalog, fmt))
     if catalog.registry.problems:
@@ -319,6 +347,7 @@ def plugins(obj: Context, fmt: str) -> None:
 
 
 @main.command("test")
+@allows_empty
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("-k", "names", multiple=True, metavar="NAME", help="Run only this test (repeatable).")
 @click.option("--engine", default="duckdb://", show_default=True, metavar="URL",
@@ -378,11 +407,12 @@ def diff_(obj: Context, base: str, head: str, fmt: str, exit_code: bool) -> None
 
 
 @main.command()
-def schema() -> None:
-    """Print the JSON Schema of definition files."""
-    from kpiframe.schema import schema_text
+@click.argument("kind", type=click.Choice(["definitions", "project"]), default="definitions")
+def schema(kind: str) -> None:
+    """Print the JSON Schema of definition files, or of kpiframe.yaml (`schema project`)."""
+    from kpiframe.schema import DEFINITIONS, PROJECT, schema_text
 
-    click.echo(schema_text(), nl=False)
+    click.echo(schema_text(PROJECT if kind == "project" else DEFINITIONS), nl=False)
 
 
 # --------------------------------------------------------------------------- sample data
@@ -415,16 +445,14 @@ def sample_data(obj: Context, engine: str | None, scale: float, seed: int,
     from kpiframe.demo import long_run, progress_bar
     from kpiframe.engines.base import parse_url
     from kpiframe.plugins import load_registry
-    from kpiframe.problems import KpiframeError
-    from kpiframe.project import load_project
+    from kpiframe.project import load_project, plugin_problems, refuse
     from kpiframe.sample import build
 
     project = load_project(obj.project_dir)
-    errors = [p for p in project.problems if p.is_error]
-    if errors:
-        raise KpiframeError(errors)
+    refuse(project.problems)
     registry = load_registry((*project.plugins, *obj.plugins),
                              disable=project.disable_plugins, prefer=project.prefer)
+    refuse(plugin_problems(project, registry))
     refuse_broken_plugins(registry.problems)
     url = project.engine_url(engine)
     if not layouts:

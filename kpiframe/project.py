@@ -287,3 +287,58 @@ def _plugin_names(project: Project, registry: Registry) -> set[str]:
     names |= {failure.plugin for failure in registry.failures}
     names |= {ep.name for ep in importlib.metadata.entry_points(group=GROUP)}
     return names | set(DEFAULT_PLUGINS) | set(project.plugins)
+
+
+# --------------------------------------------------------------------------- definitions
+
+
+def existing_definitions(project: Project, allow_empty: bool) -> tuple[list[Path], list[Problem]]:
+    """The project's definition paths that exist, and a problem for each one written in
+    kpiframe.yaml that does not: an error, since a mistyped folder would otherwise give a
+    clean, empty catalog; a warning when the user allows an empty catalog. The default
+    folder may be missing when plugins ship the definitions (`nothing_to_load` decides)."""
+    found: list[Path] = []
+    problems: list[Problem] = []
+    for index, path in enumerate(project.definition_paths()):
+        if path.exists() or path.is_symlink():  # a broken link is reported as unreadable
+            found.append(path)
+        elif project.configures_definitions:
+            problems.append(Problem.at(
+                project.definitions_location(index), "definitions-not-found",
+                f"definitions: no such file or folder: {display(path)}",
+                severity="warning" if allow_empty else "error",
+                hint=_near(path) or "a path relative to the folder of kpiframe.yaml"))
+    return found, problems
+
+
+def nothing_to_load(project: Project, looked: Sequence[Path] | None) -> Problem:
+    """The error for a catalog with no definition files: where kpiframe looked (`looked`;
+    None for the project's definitions) and what it found there."""
+    where: Location | None = None
+    paths = list(looked) if looked is not None else project.definition_paths()
+    if looked is None and project.configures_definitions:
+        where = project.definitions_location(0)
+    shown = ", ".join(display(p) for p in paths) or "no paths"
+    if not paths:
+        detail = "no definition paths were given"
+    elif not any(p.exists() for p in paths):
+        detail = f"no such file or folder: {shown}"
+    else:
+        detail = f"no *.yaml or *.yml files in {shown}"
+    hint = "add *.yaml KPI definitions there"
+    if looked is None and not project.configures_definitions:
+        hint = ("create definitions/ with *.yaml KPI files, or set `definitions:` in "
+                f"{FILENAME}")
+        near = _near(paths[0]) if paths and not paths[0].exists() else None
+        hint = f"{near}; {hint}" if near else hint
+    return Problem.at(where, "empty-catalog", f"no KPI definitions to load: {detail}",
+                      hint=hint + "; --allow-empty accepts an empty catalog")
+
+
+def _near(path: Path) -> str | None:
+    """A did-you-mean for a missing path, among its parent folder's entries."""
+    try:
+        siblings = [p.name for p in path.parent.iterdir()]
+    except OSError:
+        return None
+    return did_you_mean(path.name, siblings)

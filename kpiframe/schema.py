@@ -47,7 +47,7 @@ _KINDS = {
     DEFINITIONS: _Kind("schema/kpiframe.schema.json", "file",
                        "see `kpiframe schema` for the format"),
     PROJECT: _Kind("schema/project.schema.json", "",
-                   "see `kpiframe schema --project` for the settings"),
+                   "`kpiframe schema project` prints the settings"),
 }
 
 
