@@ -2,9 +2,14 @@
 the expected rows (`tests:` in definition files, run by `kpiframe test`).
 
 Each test runs in isolation: its rows are loaded into fresh tables (an in-memory DuckDB
-by default, or schemas `kpitest_<platform>` on another engine), only the platforms it
-gives rows for are enabled, and every one of them reads the canonical layout. So a test
-pins a KPI's definition, not a warehouse: it passes or fails the same on any machine.
+by default; on another engine, schemas `kpitest_<platform>_<random>` made for this one
+test and removed after it, pass or fail, so a real database is left as it was and no
+earlier `kpitest_*` schema is ever replaced), only the platforms it gives rows for are
+enabled, and every one of them reads the canonical layout. So a test pins a KPI's
+definition, not a warehouse: it passes or fails the same on any machine.
+
+A fixture value of the wrong type (text in an integer column, a date that is not one)
+is a located error for that test; the other tests still run.
 """
 
 from __future__ import annotations
@@ -13,7 +18,8 @@ import dataclasses
 import datetime as dt
 import math
 import time
-from collections.abc import Sequence
+import uuid
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -147,15 +153,23 @@ def _key_loc(test: KpiTest, path: Sequence[Any], key: str) -> Location:
 # -- running --------------------------------------------------------------------------------
 
 
-def _isolated(catalog: Catalog, test: KpiTest, server: bool) -> Catalog:
+def schemas_for(test: KpiTest, server: bool) -> dict[str, str]:
+    """The schema each of the test's platforms is loaded into: in a database of its own
+    (in memory), the platform's name; in a real database, a name no one else uses."""
+    if not server:
+        return {platform: platform for platform in test.given}
+    run = uuid.uuid4().hex[:10]
+    return {platform: f"kpitest_{platform}_{run}".lower() for platform in test.given}
+
+
+def _isolated(catalog: Catalog, test: KpiTest, schemas: dict[str, str]) -> Catalog:
     """The catalog with only the test's platforms enabled, each reading the canonical
     layout from its own schema."""
     from kpiframe.catalog import Catalog as CatalogClass
 
     settings = {name: PlatformSettings(enabled=False) for name in catalog.registry.platforms}
     for platform in test.given:
-        settings[platform] = PlatformSettings(
-            layout="canonical", schema=f"kpitest_{platform}" if server else platform)
+        settings[platform] = PlatformSettings(layout="canonical", schema=schemas[platform])
     project = dataclasses.replace(catalog.project, platforms=settings)
     isolated = CatalogClass(catalog.files, project, catalog.registry)
     for platform in test.given:
@@ -170,25 +184,109 @@ def _isolated(catalog: Catalog, test: KpiTest, server: bool) -> Catalog:
 def _load(catalog: Catalog, test: KpiTest, con: Any) -> None:
     from kpiframe.testing import canonical_columns
 
+    tables = []
+    problems: list[Problem] = []
     for platform in test.given:
         active = catalog.platforms[platform]
         for source in canonical.SOURCES:
             if active.binding(source) is None:
                 continue
             columns = canonical_columns(source)
-            rows = test.given[platform].get(source, [])
-            con.create_table(active.schema, source, columns,
-                             [[_value(row.get(name), kind) for name, kind in columns]
-                              for row in rows])
+            rows = []
+            for index, row in enumerate(test.given[platform].get(source, [])):
+                values = []
+                for name, kind in columns:
+                    try:
+                        values.append(_value(row.get(name), kind))
+                    except ValueError as error:
+                        problems.append(Problem.at(
+                            _key_loc(test, ("given", platform, source, index), name),
+                            "bad-fixture-value",
+                            f"test '{test.name}': {source}.{name} is {_a(kind)} column, "
+                            f"and {show(row.get(name))} {error}",
+                            hint=EXAMPLES[kind]))
+                rows.append(values)
+            tables.append((active.schema, source, columns, rows))
+    if problems:
+        raise KpiframeError(problems)
+    for schema, source, columns, rows in tables:
+        try:
+            con.create_table(schema, source, columns, rows)
+        except KpiframeError:
+            raise
+        except Exception as error:
+            raise KpiframeError(Problem.at(
+                test.loc("given"), "fixture-load",
+                f"test '{test.name}': the engine refused the rows given for {source}: "
+                f"{str(error).strip().splitlines()[0][:300] if str(error).strip() else error!r}",
+                hint="check the values' types and ranges")) from None
+
+
+#: what a value of each canonical type looks like, for the hint of a wrong one
+EXAMPLES = {
+    "text": "write text, e.g. 'abc'",
+    "integer": "write a whole number, e.g. 42",
+    "decimal": "write a number, e.g. 0.25",
+    "double": "write a number, e.g. 0.25",
+    "boolean": "write true or false",
+    "date": "write a date as YYYY-MM-DD, e.g. 2025-01-31",
+    "timestamp": "write a timestamp as YYYY-MM-DD HH:MM:SS, e.g. 2025-01-31 09:30:00",
+}
+
+
+def _a(kind: str) -> str:
+    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
 
 
 def _value(value: Any, kind: str) -> Any:
-    if isinstance(value, str) and kind == "date":
-        return dt.date.fromisoformat(value)
-    if isinstance(value, str) and kind == "timestamp":
-        return dt.datetime.fromisoformat(value)
-    if isinstance(value, dt.datetime) and value.tzinfo is not None:
-        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    """A fixture value as the engine takes it; ValueError says why it cannot be one."""
+    if value is None:
+        return None
+    if kind == "text":
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            return str(value)  # ids are text, and YAML reads 123 as a number
+        raise ValueError("is not text")
+    if kind == "integer":
+        if isinstance(value, int) and not isinstance(value, bool):
+            if -2**63 <= value < 2**63:
+                return value
+            raise ValueError("does not fit in 64 bits")
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        raise ValueError("is not a whole number")
+    if kind in ("decimal", "double"):
+        if isinstance(value, (int, float)) and not isinstance(value, bool) \
+                and math.isfinite(value):
+            return value
+        raise ValueError("is not a finite number")
+    if kind == "boolean":
+        if isinstance(value, bool):
+            return value
+        raise ValueError("is not true or false")
+    if kind == "date":
+        if isinstance(value, dt.datetime):
+            raise ValueError("is a timestamp, not a date")
+        if isinstance(value, dt.date):
+            return value
+        if isinstance(value, str):
+            try:
+                return dt.date.fromisoformat(value)
+            except ValueError:
+                pass
+        raise ValueError("is not a date")
+    if kind == "timestamp":
+        if isinstance(value, str):
+            try:
+                value = dt.datetime.fromisoformat(value)
+            except ValueError:
+                raise ValueError("is not a timestamp") from None
+        elif isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+            value = dt.datetime(value.year, value.month, value.day)
+        if not isinstance(value, dt.datetime):
+            raise ValueError("is not a timestamp")
+        if value.tzinfo is not None:
+            return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return value
     return value
 
 
@@ -199,24 +297,51 @@ def run_one(catalog: Catalog, test: KpiTest, url: str) -> Outcome:
     started = time.perf_counter()
     outcome = Outcome(test)
     in_memory = url.rstrip("/") in ("duckdb:", "sqlite:")
+    schemas = schemas_for(test, server=not in_memory)
     try:
-        isolated = _isolated(catalog, test, server=not in_memory)
+        isolated = _isolated(catalog, test, schemas)
         query = test.query
         request = make_request(
             isolated, test.kpis, query.get("grain"), query.get("by", ()), query.get("where"),
             _date(query.get("from")), _date(query.get("to")), query.get("platforms"))
         engine, con = connect(isolated, url)
         try:
-            _load(isolated, test, con)
-            rows = run(isolated, request, url, connection=(engine, con))
+            try:
+                _load(isolated, test, con)
+                rows = run(isolated, request, url, connection=(engine, con))
+            finally:
+                if not in_memory:
+                    outcome.error.extend(_remove(con, schemas.values()))
         finally:
             con.close()
         outcome.actual = list(rows)
         outcome.failures = compare(test.expect, list(rows), rows.columns, test.tolerance)
     except KpiframeError as error:
-        outcome.error = error.problems
+        outcome.error = [*error.problems, *outcome.error]
     outcome.seconds = time.perf_counter() - started
     return outcome
+
+
+def _remove(con: Any, schemas: Iterable[str]) -> list[Problem]:
+    """Drop the schemas a test made (those that exist); a failure is reported, not
+    raised, so the test's own outcome is not lost."""
+    from sqlglot import exp
+
+    problems = []
+    for schema in schemas:
+        try:
+            if hasattr(con, "drop_schema"):
+                con.drop_schema(schema)
+            else:
+                drop = exp.Drop(kind="SCHEMA", this=exp.to_identifier(schema, quoted=True),
+                                exists=True, cascade=True)
+                con.execute(drop.sql(dialect=con.dialect))
+        except Exception as error:
+            problems.append(Problem(
+                "test-cleanup", f"could not remove the test schema {schema}: "
+                f"{str(error).strip().splitlines()[0][:300] if str(error).strip() else error!r}",
+                hint="drop it by hand"))
+    return problems
 
 
 def _date(value: Any) -> dt.date | str | None:
