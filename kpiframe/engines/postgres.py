@@ -1,4 +1,9 @@
-"""PostgreSQL through psycopg 3."""
+"""PostgreSQL through psycopg 3.
+
+A connection reads: its transactions are read-only (`default_transaction_read_only`)
+until kpiframe itself writes (`create_table`, `ensure_schema`, `drop_schema`: test
+fixtures), a second line of defence behind the checks on every generated statement.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +23,13 @@ class PostgresConnection:
         conninfo = url.replace("postgres://", "postgresql://", 1)
         self.con = psycopg.connect(conninfo, autocommit=True)
         self.con.execute("SET TIME ZONE 'UTC'")
+        self.con.execute("SET default_transaction_read_only = on")
+        self.writing = False
+
+    def _for_writing(self) -> None:
+        if not self.writing:
+            self.con.execute("SET default_transaction_read_only = off")
+            self.writing = True
 
     def execute(self, sql: str) -> Result:
         cur = self.con.execute(sql)
@@ -28,7 +40,16 @@ class PostgresConnection:
     def ensure_schema(self, schema: str) -> None:
         from psycopg import sql
 
+        self._for_writing()
         self.con.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+
+    def drop_schema(self, schema: str) -> None:
+        """Remove a schema kpiframe made (a KPI test's), with its tables."""
+        from psycopg import sql
+
+        self._for_writing()
+        self.con.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
+            sql.Identifier(schema)))
 
     def create_table(
         self,
