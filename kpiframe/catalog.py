@@ -263,6 +263,12 @@ class Catalog:
 
     # -- compile & query ----------------------------------------------------------------
 
+    def refuse_broken_plugins(self) -> None:
+        """No SQL and no numbers while a plugin failed: without what it provides (a
+        platform, an engine, KPIs) an answer would look complete and be wrong."""
+        if self.registry.problems:
+            raise KpiframeError(self.registry.problems)
+
     def compile(
         self,
         kpis: Sequence[str] | str,
@@ -278,6 +284,7 @@ class Catalog:
         """The SQL of one query computing `kpis`, for a sqlglot dialect."""
         from kpiframe.compiler import compile_query, make_request
 
+        self.refuse_broken_plugins()
         request = make_request(self, kpis, grain, by, where, start, end, platforms)
         return compile_query(self, request, _dialect(dialect)).sql(pretty=pretty)
 
@@ -296,6 +303,7 @@ class Catalog:
         from kpiframe.compiler import make_request
         from kpiframe.run import run
 
+        self.refuse_broken_plugins()
         request = make_request(self, kpis, grain, by, where, start, end, platforms)
         return run(self, request, self.project.engine_url(engine))
 

@@ -23,11 +23,11 @@ class BadResult(Exception):
     """A hook returned something kpiframe cannot use."""
 
 
-def as_list(hook: str, result: Any) -> list[Any]:
+def as_list(result: Any) -> list[Any]:
     """A hook's answer as a list. Generators and other iterators are drained here, inside
     the time limit and exception guard the caller runs this in."""
     if isinstance(result, (str, bytes, Mapping)) or not isinstance(result, Iterable):
-        raise BadResult(f"{hook}() must return a list, not {_kind(result)}")
+        raise BadResult(f"must return a list, not {_kind(result)}")
     return list(result)
 
 
@@ -45,7 +45,7 @@ def _short(value: Any) -> str:
 
 def engine(item: Any) -> Engine:
     if not isinstance(item, Engine):
-        raise BadResult(f"kpiframe_engines() returned {_kind(item)}, not an Engine")
+        raise BadResult(f"returned {_kind(item)}, not an Engine")
     if not isinstance(item.scheme, str) or not item.scheme.strip():
         raise BadResult(f"engine scheme must be a non-empty string, not {_short(item.scheme)}")
     if item.scheme != item.scheme.lower() or ":" in item.scheme or "/" in item.scheme:
@@ -62,20 +62,20 @@ def engine(item: Any) -> Engine:
 def definition(item: Any) -> str:
     if not isinstance(item, (str, os.PathLike)):
         raise BadResult(
-            f"kpiframe_definitions() returned {_kind(item)}, not a file or folder path")
+            f"returned {_kind(item)}, not a file or folder path")
     return os.fspath(item)
 
 
 def problem(item: Any) -> Problem:
     if not isinstance(item, Problem):
-        raise BadResult(f"kpiframe_validate() returned {_kind(item)}, not a kpiframe.Problem")
+        raise BadResult(f"returned {_kind(item)}, not a kpiframe.Problem")
     return item
 
 
 def platform(item: Any) -> Platform:
     """A platform whose every layout and binding is well formed, SQL parsed once here."""
     if not isinstance(item, Platform):
-        raise BadResult(f"kpiframe_platforms() returned {_kind(item)}, not a Platform")
+        raise BadResult(f"returned {_kind(item)}, not a Platform")
     if not isinstance(item.name, str) or not item.name.strip():
         raise BadResult(f"platform name must be a non-empty string, not {_short(item.name)}")
     if isinstance(item.layouts, (str, bytes)) or not isinstance(item.layouts, Iterable):

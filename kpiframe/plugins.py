@@ -135,6 +135,7 @@ class Registry:
         self.engines: dict[str, Engine] = {}
         self._definitions: list[tuple[str, str]] | None = None
         self._hung: set[str] = set()
+        self._validate_hung: dict[str, PluginFailure] = {}
         self._homes: dict[str, str | None] = {}
 
     # -- loading ----------------------------------------------------------------------
@@ -230,7 +231,7 @@ class Registry:
 
         def ask() -> list[Any]:
             answers = caller(**kwargs)
-            return plugin_results.as_list(hook, answers[0]) if answers else []
+            return plugin_results.as_list(answers[0]) if answers else []
 
         outcome = plugin_guard.run(ask, self.timeout)
         if outcome.timed_out:
@@ -334,6 +335,7 @@ class Registry:
         of the catalog (`CatalogView`), so none can change what another sees or what
         kpiframe reports."""
         found: list[Problem] = []
+        start = len(self.failures)
         for plugin in self._implementers("kpiframe_validate"):
             view = CatalogView.of(catalog, tuple(problems))
             items = self._call_one("kpiframe_validate", plugin, {"catalog": view})
@@ -343,7 +345,13 @@ class Registry:
                 except plugin_results.BadResult as exc:
                     self._fail(plugin, "kpiframe_validate", str(exc),
                                where=self._hook_def("kpiframe_validate", plugin))
-        return found
+        # failures of this call are its answer, not the registry's: a later command in
+        # the same process (which never asks for house rules) must not inherit them
+        failed = self.failures[start:]
+        del self.failures[start:]
+        self._validate_hung.update({f.plugin: f for f in failed if f.rule == "plugin-timeout"})
+        failed.extend(f for p, f in self._validate_hung.items() if f not in failed)
+        return [*found, *(f.problem() for f in failed)]
 
     def active(
         self, settings: Mapping[str, PlatformSettings] | None = None

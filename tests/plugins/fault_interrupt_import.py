@@ -1,0 +1,3 @@
+"""Fault plugin: raises KeyboardInterrupt while it is imported."""
+
+raise KeyboardInterrupt
