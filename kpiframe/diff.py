@@ -9,6 +9,7 @@ did. BASE and HEAD are catalog folders or git refs.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import subprocess
@@ -158,12 +159,45 @@ def _git(root: Path, *args: str) -> str:
 
 def load_side(spec: str, project_dir: str | None, plugins: Sequence[str],
               keep: list[Path]) -> Catalog:
-    """A catalog from a folder, or from the project's definitions at a git ref."""
+    """A catalog from a folder, or from the project's definitions at a git ref.
+
+    A side whose files do not load (a YAML error, a KPI the schema rejects) is an error:
+    its KPIs would otherwise look removed, and a broken head would pass as a change."""
+    if Path(spec).exists():
+        return _loaded(spec, _load(spec, project_dir, plugins), None)
+    folder, sides = _checkout(spec, project_dir, keep)
+    return _loaded(spec, _load(sides, project_dir, plugins), folder)
+
+
+def _load(paths: str | Sequence[Path], project_dir: str | None,
+          plugins: Sequence[str]) -> Catalog:
     from kpiframe.catalog import load_catalog
+
+    return load_catalog(paths if isinstance(paths, str) else list(paths), project=project_dir,
+                        plugins=plugins)
+
+
+def _loaded(spec: str, catalog: Catalog, folder: Path | None) -> Catalog:
+    """The catalog, or an error with its load problems, located in the side's files (a git
+    ref's as REF:path, not the temporary checkout)."""
+    errors = [p for p in catalog.load_problems if p.is_error]
+    if not errors:
+        return catalog
+    if folder is not None:
+        prefix = str(folder) + "/"
+        errors = [dataclasses.replace(p, file=f"{spec}:{p.file[len(prefix):]}")
+                  if p.file and p.file.startswith(prefix) else p for p in errors]
+    errors.append(Problem(
+        "diff-side-broken", f"'{spec}' does not load ({len(errors)} problem(s) above), so "
+        "it cannot be compared", hint="fix the files, then diff again"))
+    raise KpiframeError(errors)
+
+
+def _checkout(spec: str, project_dir: str | None,
+              keep: list[Path]) -> tuple[Path, list[Path]]:
+    """The project's definitions at git ref `spec`, written to a temporary folder."""
     from kpiframe.project import load_project
 
-    if Path(spec).exists():
-        return load_catalog(spec, project=project_dir, plugins=plugins)
     project = load_project(project_dir)
     if shutil.which("git") is None:
         raise KpiframeError(Problem("not-found", f"'{spec}' is neither a folder nor a git ref "
@@ -187,17 +221,38 @@ def load_side(spec: str, project_dir: str | None, plugins: Sequence[str],
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(subprocess.run(["git", "-C", str(top), "show", f"{spec}:{name}"],
                                           capture_output=True, check=True).stdout)
-    sides = [folder / p for p in paths if (folder / p).exists()]
-    return load_catalog(sides, project=project_dir, plugins=plugins)
+    return folder, [folder / p for p in paths if (folder / p).exists()]
 
 
 # -- rendering ----------------------------------------------------------------------------
 
 
-def _short(value: Any, limit: int = 60) -> str:
+def _text(value: Any) -> str:
     text = "—" if value is None else json.dumps(value) if not isinstance(value, str) else value
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return " ".join(text.split())
+
+
+def _pair(base: Any, head: Any, limit: int = 60) -> tuple[str, str]:
+    """Base and head as shown: whole when short; else both cut around the first place
+    they differ, with … where text is left out, so a difference is never cut away."""
+    a, b = _text(base), _text(head)
+    if a == b and base != head:  # they differ in whitespace only: show it
+        a, b = json.dumps(base), json.dumps(head)
+    if len(a) <= limit and len(b) <= limit:
+        return a, b
+    same = 0
+    while same < min(len(a), len(b)) and a[same] == b[same]:
+        same += 1
+    begin = max(0, same - limit // 4)
+
+    def cut(text: str) -> str:
+        if len(text) <= limit:
+            return text
+        start = min(begin, max(0, len(text) - limit))
+        end = start + limit
+        return ("…" if start else "") + text[start:end] + ("…" if end < len(text) else "")
+
+    return cut(a), cut(b)
 
 
 def describe(change: KpiChange) -> str:
@@ -207,7 +262,7 @@ def describe(change: KpiChange) -> str:
     if change.kind == "changed":
         own = any(f not in PRESENTATION for f in change.fields)
         kind = "numbers" if own else "docs only"
-        parts = [f"{f}: {_short(a)} → {_short(b)}" for f, (a, b) in change.values.items()]
+        parts = [f"{f}: {' → '.join(_pair(a, b))}" for f, (a, b) in change.values.items()]
         if change.via:
             parts.append("compiled SQL changed through " + ", ".join(change.via))
         return f"changed ({kind}): " + "; ".join(parts)
@@ -243,7 +298,8 @@ def markdown(changes: Sequence[KpiChange]) -> str:
             out.append("|---|---|---|---|---|")
             for c in group:
                 for f, (a, b) in c.values.items():
-                    out.append(f"| `{c.name}` | `{f}` | {_cell(a)} | {_cell(b)} | "
+                    base, head = (_cell(t) for t in _pair(a, b, 40))
+                    out.append(f"| `{c.name}` | `{f}` | {base} | {head} | "
                                f"{'yes' if f not in PRESENTATION else 'no'} |")
         else:
             for c in group:
@@ -253,8 +309,8 @@ def markdown(changes: Sequence[KpiChange]) -> str:
     return "\n".join(out)
 
 
-def _cell(value: Any) -> str:
-    return _short(value, 40).replace("|", "\\|") if value is not None else "—"
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
 
 
 def as_json(changes: Sequence[KpiChange]) -> str:
