@@ -11,6 +11,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from kpiframe.columns import discovering
 from kpiframe.platform import Connection, Engine
 from kpiframe.problems import KpiframeError, Problem, did_you_mean
 
@@ -24,10 +25,14 @@ class Rows(list[dict[str, Any]]):
     is installed."""
 
     columns: list[str]
+    #: what the answer should be read with: a missing column read as NULL, say
+    warnings: list[Problem]
 
-    def __init__(self, rows: list[dict[str, Any]], columns: list[str]) -> None:
+    def __init__(self, rows: list[dict[str, Any]], columns: list[str],
+                 warnings: list[Problem] | None = None) -> None:
         super().__init__(rows)
         self.columns = columns
+        self.warnings = list(warnings or ())
 
     def to_pandas(self) -> Any:
         import pandas  # type: ignore[import-untyped, import-not-found, unused-ignore]
@@ -81,21 +86,18 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0][:500]
 
 
-_MISSING = ("does not exist", "no such table", "not found", "cannot be found")
-
-
 def execute(engine: Engine, con: Connection, sql: str) -> Any:
+    """Run one statement. Missing tables and columns were found before it ran (see
+    kpiframe.columns), so an engine message is passed on as it is, without a guessed
+    hint: matching its words named the wrong cause."""
     try:
         return con.execute(sql)
+    except KpiframeError:
+        raise
     except Exception as exc:
-        message = _first_line(exc)
-        hint = None
-        if any(m in str(exc).lower() for m in _MISSING):
-            hint = ("a platform's tables are missing: build sample data with `kpiframe "
-                    "sample-data`, or set the platform's layout and schema in kpiframe.yaml")
         raise KpiframeError(Problem(
             "engine-error", f"{engine.label or engine.scheme} could not run the query: "
-            f"{message}", hint=hint)) from None
+            f"{_first_line(exc)}")) from None
 
 
 def normalise(value: Any, kind: str) -> Any:
@@ -125,7 +127,11 @@ def run(catalog: Catalog, request: Request, url: str,
 
     engine, con = connection or connect(catalog, url)
     try:
-        compiled = compile_query(catalog, request, engine.dialect)
+        label = engine.label or engine.scheme
+        with discovering(catalog, request, con, label) as found:
+            compiled = compile_query(catalog, request, engine.dialect)
+        if found.errors:
+            raise KpiframeError(found.errors)
         result = execute(engine, con, compiled.sql())
     finally:
         if connection is None:
@@ -134,4 +140,4 @@ def run(catalog: Catalog, request: Request, url: str,
     kinds = [k for _, k in compiled.columns]
     rows = [{n: normalise(v, k) for n, v, k in zip(names, row, kinds, strict=True)}
             for row in result.rows]
-    return Rows(rows, names)
+    return Rows(rows, names, found.warnings)

@@ -14,6 +14,7 @@ import sqlglot
 from sqlglot import exp
 
 from kpiframe import canonical
+from kpiframe import columns as physical_columns
 from kpiframe.compiler import dates
 from kpiframe.platform import Select, Table
 
@@ -99,17 +100,27 @@ def platform_select(
     """One platform's rows of `source`, with exactly `fields` in that order."""
     provided = set(binding.fields)
     columns: list[exp.Expr] = []
+    # on a connection, the tables' real columns are checked and missing ones filled
+    discovery = physical_columns.current()
+    where: exp.Expr | None = None
     if isinstance(binding, Table):
-        frm: exp.Expr = table_ref(binding.table, schema)
+        ref = table_ref(binding.table, schema)
+        frm: exp.Expr = ref
         values = {
             f: portable(_requote(parse(binding.columns[f], binding.dialect)), dialect)
             for f in provided
         }
+        if binding.where:
+            where = portable(_requote(parse(binding.where, binding.dialect)), dialect)
+        if discovery is not None:
+            discovery.adapt_table(source, platform, binding, ref, fields, values, where)
     else:
         inner = parse(binding.sql, binding.dialect)
         for table in inner.find_all(exp.Table):
             if not table.args.get("db") and table.name and not _is_cte(inner, table.name):
                 table.set("db", quoted(schema))
+        if discovery is not None:
+            discovery.adapt_select(source, platform, inner, fields)
         frm = exp.Subquery(
             this=portable(_requote(inner), dialect), alias=exp.TableAlias(this=quoted("src"))
         )
@@ -124,10 +135,8 @@ def platform_select(
             value = null_of(field)
         columns.append(exp.alias_(value, quoted(name), copy=False))
     query = exp.select(*columns, copy=False).from_(frm, copy=False)
-    if isinstance(binding, Table) and binding.where:
-        query = query.where(
-            portable(_requote(parse(binding.where, binding.dialect)), dialect), copy=False
-        )
+    if where is not None:
+        query = query.where(where, copy=False)
     return query
 
 

@@ -69,3 +69,11 @@ class PostgresConnection:
 
     def close(self) -> None:
         self.con.close()
+
+    def columns(self, schema: str, table: str) -> frozenset[str] | None:
+        """The columns of `schema.table` from information_schema (views included), None
+        when there is no such table: checked before a query runs."""
+        rows = self.con.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = %s AND table_name = %s", (schema, table)).fetchall()
+        return frozenset(str(r[0]) for r in rows) if rows else None

@@ -70,3 +70,10 @@ class SparkConnection:
 
     def close(self) -> None:
         pass  # the session is shared by the process; Spark stops it at exit
+
+    def columns(self, schema: str, table: str) -> frozenset[str] | None:
+        """The columns of `schema.table` from spark.catalog, None when there is no such
+        table: checked before a query runs."""
+        if not self.spark.catalog.tableExists(table, schema):
+            return None
+        return frozenset(c.name for c in self.spark.catalog.listColumns(table, schema))
