@@ -246,22 +246,24 @@ def plugin_problems(project: Project, registry: Registry) -> list[Problem]:
                 f"platform '{name}' has no layout '{settings.layout}'",
                 hint=did_you_mean(settings.layout, platform.layout_names)
                 or "layouts: " + ", ".join(platform.layout_names)))
-    plugins = {info.name: info for info in registry.plugins}
+    by_name = {name: info for info in registry.plugins for name in info.names}
     provided = {n for info in registry.plugins for n in (*info.platforms, *info.engines)}
     for name, winner in project.prefer.items():
+        info = by_name.get(winner)
         if name not in provided:
             problems.append(Problem.at(
                 project.locate("prefer", name, key=True), "unknown-platform",
                 f"prefer: no loaded plugin registers a platform or engine named '{name}'",
                 hint=did_you_mean(name, provided)
                 or "names: " + one_of(provided)))
-        elif winner not in plugins:
+        elif info is None:
             problems.append(Problem.at(
                 project.locate("prefer", name), "unknown-plugin",
                 f"prefer: '{name}' is to come from plugin '{winner}', which is not loaded",
-                hint=did_you_mean(winner, plugins) or "plugins: " + one_of(plugins)))
-        elif name not in (*plugins[winner].platforms, *plugins[winner].engines):
-            offers = [*plugins[winner].platforms, *plugins[winner].engines]
+                hint=did_you_mean(winner, by_name) or "plugins: " + one_of(
+                    info.name for info in registry.plugins)))
+        elif name not in (*info.platforms, *info.engines):
+            offers = [*info.platforms, *info.engines]
             problems.append(Problem.at(
                 project.locate("prefer", name), "unknown-plugin",
                 f"prefer: plugin '{winner}' does not register '{name}'",
@@ -283,9 +285,11 @@ def _plugin_names(project: Project, registry: Registry) -> set[str]:
 
     from kpiframe.plugins import DEFAULT_PLUGINS, GROUP
 
-    names = {info.name for info in registry.plugins}
-    names |= {failure.plugin for failure in registry.failures}
-    names |= {ep.name for ep in importlib.metadata.entry_points(group=GROUP)}
+    names = {name for info in registry.plugins for name in info.names}
+    names |= {failure.plugin for failure in registry.failures} | set(registry.skipped)
+    for ep in importlib.metadata.entry_points(group=GROUP):
+        dist = getattr(ep, "dist", None)
+        names |= {ep.name, ep.module, ep.value, dist.name if dist else ep.name}
     return names | set(DEFAULT_PLUGINS) | set(project.plugins)
 
 
