@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from kpiframe.catalog import Catalog
 from kpiframe.compiler.scans import Scans
 from kpiframe.compiler.state import Chain, col, conjoin, null_safe_eq, number
+from kpiframe.compiler.verify import allowed_tables, verify
 from kpiframe.exprbuild import safe_div
 
 
@@ -358,10 +359,16 @@ class Compiled:
     dialect: str
     request: Request
     columns: Sequence[tuple[str, str]]
+    #: the (schema, table) names the statement may read: its platforms' bindings
+    tables: frozenset[tuple[str, str]] = frozenset()
 
     def sql(self, pretty: bool = False) -> str:
+        """The statement, checked as the engine will read it (verify.py) before anyone
+        can run it."""
         # the tree is built once per compile and never reused: no need to copy it
-        return self.tree.sql(dialect=self.dialect, identify=True, pretty=pretty, copy=False)
+        sql = self.tree.sql(dialect=self.dialect, identify=True, pretty=pretty, copy=False)
+        verify(sql, self.dialect, self.tables)
+        return sql
 
 
 def compile_query(catalog: Catalog, request: Request, dialect: str) -> Compiled:
@@ -374,4 +381,4 @@ def compile_query(catalog: Catalog, request: Request, dialect: str) -> Compiled:
         field_type = next(s.fields[dim].type for s in canonical.SOURCES.values() if dim in s.fields)
         columns.append((dim, field_type))
     columns.extend((name, "number") for name in request.kpis)
-    return Compiled(tree, dialect, request, columns)
+    return Compiled(tree, dialect, request, columns, allowed_tables(catalog.platforms))

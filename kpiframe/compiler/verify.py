@@ -1,0 +1,110 @@
+"""Check the statement the compiler printed, as the engine will read it.
+
+Building SQL only from structures kpiframe controls is the first defence; this is the
+second, and it does not trust the first. The printed statement is parsed back in its own
+dialect and must be one query (no second statement, no DDL, DML or command anywhere in
+it) that reads only tables the project's platform bindings name, or its own CTEs. A
+compiler bug, a sqlglot printing quirk or a hostile plugin binding that would make the
+engine do anything else fails here with a clear error instead of running.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
+
+from kpiframe.platform import Select, Table
+from kpiframe.plugins import ActivePlatform
+from kpiframe.problems import KpiframeError, Problem
+
+#: anything that is not a read: statements, and clauses that write (SELECT ... INTO)
+_FORBIDDEN: tuple[type[exp.Expr], ...] = (
+    exp.DDL, exp.DML, exp.Command, exp.Drop, exp.Create, exp.Insert, exp.Update,
+    exp.Delete, exp.Merge, exp.Alter, exp.TruncateTable, exp.Copy, exp.Pragma, exp.Set,
+    exp.Use, exp.Transaction, exp.Commit, exp.Rollback, exp.Grant, exp.Describe, exp.Into,
+    exp.Block, exp.Show, exp.Cache, exp.Uncache, exp.LoadData, exp.Refresh, exp.Analyze,
+    exp.Kill, exp.Execute, exp.Lock, exp.Attach, exp.Detach, exp.Install,
+)
+
+TableName = tuple[str, str]
+
+#: dialects whose parser reads another language (DAX, PRQL) while their generator prints
+#: SQL (PRQL's with backquoted names): their output is read back as such SQL
+_READ_AS = {"dax": "", "prql": "spark"}
+
+
+def _name(table: exp.Table) -> TableName:
+    return (table.db.casefold(), table.name.casefold())
+
+
+def binding_tables(bindings: Iterable[tuple[Table | Select, str]]) -> frozenset[TableName]:
+    """The physical tables (schema, table) that (binding, schema) pairs may read."""
+    found: set[TableName] = set()
+    for binding, schema in bindings:
+        if isinstance(binding, Table):
+            ref = exp.to_table(binding.table)
+            found.add(((ref.db or schema).casefold(), ref.name.casefold()))
+            continue
+        tree = sqlglot.parse_one(binding.sql, read=binding.dialect)
+        ctes = {cte.alias.casefold() for cte in tree.find_all(exp.CTE)}
+        for table in tree.find_all(exp.Table):
+            if not table.db and table.name.casefold() in ctes:
+                continue
+            found.add(((table.db or schema).casefold(), table.name.casefold()))
+    return frozenset(found)
+
+
+def _refuse(sql: str, why: str) -> KpiframeError:
+    return KpiframeError(Problem(
+        "unsafe-statement",
+        f"kpiframe refused to run the SQL it generated: {why}",
+        hint="this is a bug in kpiframe or in a plugin's binding; please report it with "
+        "the KPI definition and `kpiframe compile` output"))
+
+
+def verify(sql: str, dialect: str, allowed: frozenset[TableName]) -> None:
+    """Raise unless `sql` is one read-only query over `allowed` tables and its own CTEs."""
+    logger = logging.getLogger("sqlglot")
+    level = logger.level
+    logger.setLevel(logging.ERROR)  # a fallback to Command is reported below, not logged
+    try:
+        statements = [s for s in sqlglot.parse(sql, read=_READ_AS.get(dialect, dialect))
+                      if s is not None]
+    except (ParseError, TokenError) as error:
+        raise _refuse(sql, f"it does not parse back as {dialect} "
+                      f"({str(error).splitlines()[0][:200]})") from None
+    finally:
+        logger.setLevel(level)
+    if len(statements) != 1:
+        raise _refuse(sql, f"it holds {len(statements)} statements, not one")
+    (tree,) = statements
+    if not isinstance(tree, exp.Query):
+        raise _refuse(sql, f"it is a {tree.key.upper()} statement, not a query")
+    ctes: set[str] = set()
+    for node in tree.walk():
+        if isinstance(node, _FORBIDDEN):
+            raise _refuse(sql, f"it contains a {node.key.upper()}")
+        if isinstance(node, exp.CTE):
+            ctes.add(node.alias.casefold())
+    for table in tree.find_all(exp.Table):
+        if not isinstance(table.this, exp.Identifier):
+            raise _refuse(sql, f"it reads from '{table.sql(dialect)[:60]}', not a table")
+        name = _name(table)
+        if not table.db and name[1] in ctes:
+            continue
+        if name not in allowed and not (table.catalog and name in allowed):
+            raise _refuse(sql, f"it reads table '{table.sql(dialect)[:60]}', which no "
+                          "platform binding of this project names")
+
+
+def allowed_tables(platforms: Mapping[str, ActivePlatform]) -> frozenset[TableName]:
+    """Every table the active platforms' bindings name."""
+    return binding_tables(
+        (binding, active.schema)
+        for active in platforms.values()
+        for binding in active.layout.sources.values()
+    )
