@@ -333,8 +333,8 @@ def _remove(con: Any, schemas: Iterable[str]) -> list[Problem]:
             if hasattr(con, "drop_schema"):
                 con.drop_schema(schema)
             else:
-                drop = exp.Drop(kind="SCHEMA", this=exp.to_identifier(schema, quoted=True),
-                                exists=True, cascade=True)
+                drop = exp.Drop(kind="SCHEMA", exists=True, cascade=True,
+                                tables=[exp.Table(db=exp.to_identifier(schema, quoted=True))])
                 con.execute(drop.sql(dialect=con.dialect))
         except Exception as error:
             problems.append(Problem(

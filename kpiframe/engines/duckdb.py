@@ -137,8 +137,8 @@ class DuckDBConnection:
         from sqlglot import exp
 
         self._for_writing()
-        drop = exp.Drop(kind="SCHEMA", this=exp.to_identifier(schema, quoted=True),
-                        exists=True, cascade=True)
+        drop = exp.Drop(kind="SCHEMA", exists=True, cascade=True,
+                        tables=[exp.Table(db=exp.to_identifier(schema, quoted=True))])
         self.con.execute(drop.sql("duckdb"))
 
     def create_table(
