@@ -94,6 +94,8 @@ class _Ref:
     key: ColumnKey
     #: the binding's output fields whose value it feeds
     feeds: set[str] = field(default_factory=set)
+    #: those of them that have no fallback for it (it is not one of COALESCE's choices)
+    requires: set[str] = field(default_factory=set)
     #: whether it decides which rows the binding returns (a join, filter, grouping...)
     shapes: bool = False
 
@@ -136,11 +138,13 @@ class Discovery:
             for column in list(value.find_all(exp.Column)):
                 if column.name.lower() in present:
                     continue
-                ref = _Ref(column, (schema, table, column.name), {name})
-                if name in fields:
+                optional = _has_fallback(column, value)
+                ref = _Ref(column, (schema, table, column.name), {name},
+                           set() if optional else {name})
+                if name in fields and not optional:
                     self._missing_needed(source, platform, ref, present, name)
                 else:
-                    filled = self._fill(source, platform, ref, present)
+                    filled = self._fill(source, platform, ref, present, fields)
                     if column is value:
                         values[name] = filled
         if where is not None:
@@ -162,11 +166,11 @@ class Discovery:
             present = self._columns(platform, schema, table)
             if present is None or column.lower() in present:
                 continue
-            used = [f for f in sorted(ref.feeds) if f in fields]
+            used = [f for f in sorted(ref.requires) if f in fields]
             if ref.shapes or used:
                 self._missing_needed(source, platform, ref, present, used[0] if used else None)
             else:
-                self._fill(source, platform, ref, present)
+                self._fill(source, platform, ref, present, fields)
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -229,7 +233,12 @@ class Discovery:
         )
 
     def _fill(
-        self, source: canonical.Source, platform: str, ref: _Ref, present: frozenset[str]
+        self,
+        source: canonical.Source,
+        platform: str,
+        ref: _Ref,
+        present: frozenset[str],
+        fields: Sequence[str],
     ) -> exp.Expr:
         from kpiframe.compiler.sources import SQL_TYPES
 
@@ -242,11 +251,14 @@ class Discovery:
             ref.node.replace(null)
         key = (schema, table, column.lower())
         if key not in self.found:
-            fed = ", ".join(f"{source.name}.{f}" for f in sorted(ref.feeds))
+            used = ", ".join(f"{source.name}.{f}" for f in sorted(ref.feeds) if f in fields)
+            fed = ", ".join(f"{source.name}.{f}" for f in sorted(ref.feeds)) or "nothing"
+            effect = (f"{used} falls back to its other inputs" if used
+                      else f"{fed} reads NULL (this query does not use it)")
             self.found[key] = Problem(
                 "missing-column",
                 f"platform '{platform}': table {schema}.{table} has no column '{column}'; "
-                f"read as NULL, so {fed} is NULL (this query does not use it)",
+                f"read as NULL, so {effect}",
                 severity="warning",
                 hint=self._hint(platform, column, present),
             )
@@ -294,6 +306,18 @@ def _fields_read(kpi: Any, source: canonical.Source) -> set[str]:
     return names
 
 
+def _has_fallback(column: exp.Expr, top: exp.Expr) -> bool:
+    """Whether `column` is one of a COALESCE's choices below `top`: missing, it reads as
+    NULL and the COALESCE falls back to the others, as Fivetran's staging models do."""
+    node = column
+    while node is not top and node.parent is not None:
+        parent = node.parent
+        if isinstance(parent, exp.Coalesce) and len(parent.expressions) >= 1:
+            return True
+        node = parent
+    return False
+
+
 def _kpi_location(kpi: Kpi, field_name: str | None) -> Location:
     for key in ("expr", "filter"):
         text = getattr(kpi, key, None)
@@ -318,7 +342,8 @@ def _lineage(tree: exp.Expr, lookup: Any) -> list[_Ref]:
     """
     scopes = traverse_scope(tree)
     root = scopes[-1]
-    outputs: dict[int, dict[str, set[_Dep]]] = {}
+    #: each output's dependencies, and whether it has a fallback for each (COALESCE)
+    outputs: dict[int, dict[str, set[tuple[_Dep, bool]]]] = {}
     shaping: dict[int, set[_Dep]] = {}
     refs: dict[int, tuple[exp.Column, ColumnKey]] = {}
 
@@ -369,12 +394,12 @@ def _lineage(tree: exp.Expr, lookup: Any) -> list[_Ref]:
 
     for scope in scopes:
         key = id(scope.expression)
-        outs: dict[str, set[_Dep]] = {n: set() for n in names(scope)}
+        outs: dict[str, set[tuple[_Dep, bool]]] = {n: set() for n in names(scope)}
         shape: set[_Dep] = set()
         if scope.set_operation_scopes:
             for branch in scope.set_operation_scopes:
                 for mine, theirs in zip(list(outs), names(branch), strict=False):
-                    outs[mine].add(("out", str(id(branch.expression)), theirs))
+                    outs[mine].add((("out", str(id(branch.expression)), theirs), False))
         elif isinstance(scope.expression, exp.Select):
             select = scope.expression
             owner = {id(p): p.alias_or_name.lower() for p in select.expressions}
@@ -390,16 +415,17 @@ def _lineage(tree: exp.Expr, lookup: Any) -> list[_Ref]:
                         break
                     node = node.parent
                 if target is not None and target in outs:
-                    outs[target].add(dep)
+                    outs[target].add((dep, _has_fallback(column, node)))
                 else:
                     shape.add(dep)
         outputs[key] = outs
         shaping[key] = shape
 
-    def reach(start: set[_Dep]) -> set[str]:
-        """Ids of the physical references `start` depends on."""
+    def reach(start: set[tuple[_Dep, bool]], required: bool = False) -> set[str]:
+        """Ids of the physical references `start` depends on (`required`: those it
+        cannot do without; what shapes a scope it reads is always required)."""
         seen: set[_Dep] = set()
-        todo = list(start)
+        todo = [dep for dep, optional in start if not (required and optional)]
         found: set[str] = set()
         while todo:
             dep = todo.pop()
@@ -410,16 +436,20 @@ def _lineage(tree: exp.Expr, lookup: Any) -> list[_Ref]:
                 found.add(dep[1])
                 continue
             scope_id, name = int(dep[1]), dep[2]
-            todo.extend(outputs.get(scope_id, {}).get(name, ()))
+            todo.extend(dep for dep, optional in outputs.get(scope_id, {}).get(name, ())
+                        if not (required and optional))
             todo.extend(shaping.get(scope_id, ()))
         return found
 
     root_id = id(root.expression)
-    shaped = reach(set(shaping[root_id]))
+    shaped = reach({(dep, False) for dep in shaping[root_id]})
     result = {str(i): _Ref(column, key, shapes=str(i) in shaped)
               for i, (column, key) in refs.items()}
     for output, deps in outputs[root_id].items():
-        for ref_id in reach(set(deps)):
+        for ref_id in reach(deps):
             if ref_id not in shaped:
                 result[ref_id].feeds.add(output)
+        for ref_id in reach(deps, required=True):
+            if ref_id not in shaped:
+                result[ref_id].requires.add(output)
     return list(result.values())
