@@ -296,8 +296,8 @@ def schemas_of(engine: str, url: str, folder: Path) -> set[str]:
             con.close()
     if engine == "sqlite":
         return {p.stem for p in folder.glob("*.db")}
-    with psycopg.connect(url) as con:
-        return {r[0] for r in con.execute(
+    with psycopg.connect(url) as pg:
+        return {r[0] for r in pg.execute(
             "SELECT schema_name FROM information_schema.schemata").fetchall()}
 
 
