@@ -14,6 +14,7 @@ PyYAML's safe loader, with four changes that matter for a KPI catalog in CI:
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from collections.abc import Hashable
 from dataclasses import dataclass, field
@@ -120,6 +121,11 @@ class UnreadableValue(yaml.MarkedYAMLError):
     pass
 
 
+class NotFinite(yaml.MarkedYAMLError):
+    """`.inf` and `.nan` are YAML floats; as a weight, scale or tolerance they make every
+    number infinite, NaN, or every test pass."""
+
+
 _TAG_WORDS = {"timestamp": "a date", "int": "an integer", "float": "a number",
               "bool": "a boolean", "binary": "base64 data"}
 
@@ -131,7 +137,7 @@ class _Loader(_Base):  # type: ignore[misc, valid-type]
         """A scalar YAML resolves to a type it then cannot build (`2024-02-30`, a
         5,000-digit integer, `!!int abc`) is a located error, not a ValueError."""
         try:
-            return super().construct_object(node, deep)
+            value = super().construct_object(node, deep)
         except (ValueError, TypeError, AttributeError, OverflowError) as exc:
             kind = node.tag.rsplit(":", 1)[-1]
             word = _TAG_WORDS.get(kind, f"'{kind}'")
@@ -140,6 +146,10 @@ class _Loader(_Base):  # type: ignore[misc, valid-type]
             why = f" ({exc})" if isinstance(exc, ValueError) and len(str(exc)) <= 60 else ""
             raise UnreadableValue(None, None, f"cannot read {value!r} as {word}{why}",
                                   node.start_mark) from None
+        if isinstance(value, float) and not math.isfinite(value):
+            raise NotFinite(None, None, f"{node.value!r} is not a finite number",
+                            node.start_mark)
+        return value
 
     def construct_yaml_map(self, node: yaml.MappingNode) -> Any:
         data = YMap()
@@ -309,6 +319,10 @@ def _yaml_error(file: str, exc: yaml.YAMLError, text: str) -> Problem:
             mark,
             "each key may appear once per mapping; the second one would silently win",
         )
+    if isinstance(exc, NotFinite):
+        return _problem(file, "not-finite", f"YAML {exc.problem}", exc.problem_mark,
+                        "write a finite number; infinity and NaN are never a weight, scale, "
+                        "target, fill value or tolerance")
     if isinstance(exc, UnreadableValue):
         return _problem(file, "yaml-syntax", f"YAML {exc.problem}", exc.problem_mark,
                         "fix the value, or quote it to keep it as text")

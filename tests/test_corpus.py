@@ -35,7 +35,7 @@ PLUGINS = ["testplatforms"]
 RULES = frozenset({
     # the file cannot be read as a definition file
     "yaml-syntax", "yaml-tab", "duplicate-key", "yaml-alias-bomb", "yaml-alias",
-    "yaml-too-deep", "not-utf8", "empty-file", "not-a-mapping",
+    "yaml-too-deep", "not-utf8", "empty-file", "not-a-mapping", "not-finite",
     # the JSON Schema
     "unknown-key", "wrong-type", "bad-name", "missing-field", "bad-value",
     "conflicting-fields", "schema",
@@ -67,9 +67,18 @@ NOT_IN_CORPUS = {
     "unknown-test": "`kpiframe test -k` option",
     "no-canonical-layout": "`kpiframe test` at run time",
     "unreadable": "a file the OS refuses to read: git cannot keep one",
+    "plugin-clash": "two plugins registering one name (tests/test_plugin_faults.py)",
+    "plugin-timeout": "a hanging plugin hook (tests/test_plugin_faults.py)",
+    "fixture-load": "`kpiframe test` at run time, loading rows into an engine",
+    "bad-fixture-value": "`kpiframe test` at run time, a value the engine cannot store",
+    "test-cleanup": "`kpiframe test` at run time, dropping its own schema",
+    "bad-setting": "kpiframe.yaml, not a definition file (tests/test_project_config.py)",
+    "definitions-not-found": "kpiframe.yaml's definitions (tests/test_project_config.py)",
+    "empty-catalog": "no definition files at all (tests/test_project_config.py)",
+    "unknown-plugin": "kpiframe.yaml's prefer/disable_plugins (tests/test_project_config.py)",
 }
 VALIDATING_MODULES = ("yamlsource", "schema", "catalog", "checks", "expressions", "exprbuild",
-                      "kpitests", "plugins")
+                      "kpitests", "plugins", "project", "plugin_guard", "plugin_results")
 #: calls that make a problem, and which positional argument is its rule id
 _RULE_ARGUMENT = {"at": 1, "Problem": 0, "ExprError": 0, "BuildError": 0, "_problem": 1}
 
@@ -209,6 +218,16 @@ def _rule_ids_in(module: str) -> set[str]:
     tree = ast.parse((ROOT / "kpiframe" / f"{module}.py").read_text("utf-8"))
     found = set()
     for node in ast.walk(tree):
+        # a rule given as a default: `rule: str = "plugin-error"` (a field or a parameter)
+        if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", None) == "rule" \
+                and isinstance(node.value, ast.Constant):
+            found.add(str(node.value.value))
+        if isinstance(node, ast.arguments):
+            params = [*node.args, *node.kwonlyargs]
+            defaults = [*([None] * (len(node.args) - len(node.defaults))), *node.defaults,
+                        *node.kw_defaults]
+            found |= {str(d.value) for a, d in zip(params, defaults, strict=True)
+                      if a.arg == "rule" and isinstance(d, ast.Constant)}
         if not isinstance(node, ast.Call):
             continue
         func = node.func
