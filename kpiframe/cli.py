@@ -498,8 +498,13 @@ def sample_data(obj: Context, engine: str | None, scale: float, seed: int,
 def demo(obj: Context, scale: float | None, engine: str | None) -> None:
     """Build sample data and show the standard catalog on it."""
     from kpiframe import demo as demo_
+    from kpiframe.project import existing_definitions, refuse
 
+    # the demo says itself which KPIs it misses and where it looked (demo.check_catalog);
+    # a `definitions:` path in kpiframe.yaml that does not exist is still an error
+    obj.allow_empty = True
     catalog = obj.catalog()
+    refuse(existing_definitions(catalog.project, allow_empty=False)[1])
     url = catalog.project.engine_url(engine)
     demo_.run(catalog, url, scale, default_url=engine is None)
 
