@@ -247,8 +247,12 @@ class Discovery:
         null: exp.Expr = exp.null()
         if len(kinds) == 1:
             null = exp.cast(null, SQL_TYPES[kinds.pop()])
-        if ref.node.parent is not None:
-            ref.node.replace(null)
+        node = ref.node
+        if isinstance(node.parent, exp.Select) and node.arg_key == "expressions":
+            # a bare column selected keeps its name: `share_count` -> NULL AS share_count
+            node.replace(exp.alias_(null, exp.to_identifier(node.name), copy=False))
+        elif node.parent is not None:
+            node.replace(null)
         key = (schema, table, column.lower())
         if key not in self.found:
             used = ", ".join(f"{source.name}.{f}" for f in sorted(ref.feeds) if f in fields)
