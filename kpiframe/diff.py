@@ -184,13 +184,22 @@ def _loaded(spec: str, catalog: Catalog, folder: Path | None) -> Catalog:
     if not errors:
         return catalog
     if folder is not None:
-        prefix = str(folder) + "/"
-        errors = [dataclasses.replace(p, file=f"{spec}:{p.file[len(prefix):]}")
-                  if p.file and p.file.startswith(prefix) else p for p in errors]
+        errors = [_in_ref(p, spec, folder) for p in errors]
     errors.append(Problem(
         "diff-side-broken", f"'{spec}' does not load ({len(errors)} problem(s) above), so "
         "it cannot be compared", hint="fix the files, then diff again"))
     raise KpiframeError(errors)
+
+
+def _in_ref(problem: Problem, spec: str, folder: Path) -> Problem:
+    """A problem in the temporary checkout of ref `spec`, located as REF:path."""
+    if not problem.file:
+        return problem
+    try:
+        inside = Path(problem.file).resolve().relative_to(folder.resolve())
+    except ValueError:
+        return problem
+    return dataclasses.replace(problem, file=f"{spec}:{inside.as_posix()}")
 
 
 def _checkout(spec: str, project_dir: str | None,
