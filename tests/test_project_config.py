@@ -190,17 +190,9 @@ def test_the_project_schema_is_printed_and_shipped() -> None:
 
 
 def test_the_documented_example_is_valid(tmp_path: Path) -> None:
-    (tmp_path / "kpiframe.yaml").write_text(
-        "definitions: [definitions/]\n"
-        "engine: duckdb:///social.duckdb\n"
-        "plugins: [my_company.kpi_plugin]\n"
-        "disable_plugins: [kpiframe_tiktok]\n"
-        "prefer: {x: kpiframe_x}\n"
-        "platforms:\n"
-        "  x: {layout: fivetran, schema: twitter_organic}\n"
-        "  instagram: {layout: canonical, schema: ig}\n"
-        "  tiktok: {enabled: false}\n"
-        "  youtube:\n")
+    page = (Path(__file__).parent.parent / "docs" / "project.md").read_text("utf-8")
+    example = page.split("```yaml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "kpiframe.yaml").write_text(example + "  youtube:\n")
     found = load_project(tmp_path)
     assert found.problems == ()
     assert found.definitions == ("definitions/",)
