@@ -9,6 +9,7 @@ of file share this one translation, so a project file is reported like a definit
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -72,6 +73,8 @@ def _kind(value: Any) -> str:
     for cls, name in _JSON_TYPES.items():
         if type(value) is cls or (cls in (dict, list) and isinstance(value, cls)):
             return name
+    if isinstance(value, (dt.date, dt.datetime)):  # YAML reads 2025-01-01 as a date
+        return "a date"
     return type(value).__name__
 
 

@@ -60,6 +60,7 @@ CASES: list[tuple[str, str, str, int, int, str]] = [
     ("engine", "a-list", "plugins: [testplatforms]\nengine: [duckdb://]\n", 2, 9,
      "wrong-type"),
     ("engine", "empty", "plugins: [testplatforms]\nengine: ''\n", 2, 9, "bad-value"),
+    ("engine", "a-date", "plugins: [testplatforms]\nengine: 2025-01-01\n", 2, 9, "wrong-type"),
     ("plugins", "a-string", "engine: {url}\nplugins: testplatforms\n", 2, 10, "wrong-type"),
     ("plugins", "not-a-module", "engine: {url}\nplugins: [testplatforms, my-plugin]\n", 2, 26,
      "bad-value"),
