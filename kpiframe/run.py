@@ -8,6 +8,7 @@ every engine's rows compare equal.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +18,7 @@ from kpiframe.problems import KpiframeError, Problem, did_you_mean
 
 if TYPE_CHECKING:
     from kpiframe.catalog import Catalog
-    from kpiframe.compiler import Request
+    from kpiframe.compiler import Compiled, Request
 
 
 class Rows(list[dict[str, Any]]):
@@ -120,6 +121,37 @@ def normalise(value: Any, kind: str) -> Any:
     return value
 
 
+def check_spine(engine: Engine, con: Connection, compiled: Compiled,
+                rows: Sequence[Sequence[Any]]) -> None:
+    """The date spine holds a fixed number of periods when the data decides the range. One
+    row dated 0001-01-01 made a monthly query show 10,000 empty months and none of the real
+    ones. When the answer comes near that many periods, ask the data for its range, and
+    refuse an answer the spine could not cover."""
+    cap, grain = compiled.spine_cap, compiled.request.grain
+    if cap is None or grain is None:
+        return
+    periods = {row[0] for row in rows}
+    if len(periods) < cap * 0.8:
+        return
+    (found,) = execute(engine, con, compiled.bounds_probe()).rows
+    lo = compiled.known_bounds.get("spine_lo") or normalise(found[0], "date")
+    hi = compiled.known_bounds.get("hi") or normalise(found[1], "date")
+    from kpiframe.compiler.dates import py_shift
+
+    try:
+        covered = lo is None or hi is None or py_shift(lo, cap - 1, grain) >= hi
+    except OverflowError:  # past year 9999: the spine reaches further than any date
+        covered = True
+    if covered:
+        return
+    raise KpiframeError(Problem(
+        "range-too-long",
+        f"the data runs from {lo} to {hi}, more than {cap:,} {grain}s: kpiframe will not "
+        "answer with the latest periods left out",
+        hint="pass --from (and --to) to query a range, or find the rows dated far in the "
+        f"past or future (the earliest is in the {grain} starting {lo})"))
+
+
 def run(catalog: Catalog, request: Request, url: str,
         connection: tuple[Engine, Connection] | None = None) -> Rows:
     """Run on the engine at `url`, or on an open (engine, connection) left open after."""
@@ -133,6 +165,8 @@ def run(catalog: Catalog, request: Request, url: str,
         if found.errors:
             raise KpiframeError(found.errors)
         result = execute(engine, con, compiled.sql())
+        if compiled.spine_cap is not None:
+            check_spine(engine, con, compiled, result.rows)
     finally:
         if connection is None:
             con.close()

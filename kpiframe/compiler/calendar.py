@@ -125,6 +125,8 @@ class Calendar(State):
                 period = dates.py_shift(period, 1, self.grain)
         else:
             count = {"day": 100_000, "week": 10_000, "month": 10_000}.get(self.grain, 1_000)
+            # the data decides the range: run() checks the range fits (run.check_spine)
+            self.spine_cap = count
         digits = max(1, len(str(max(count - 1, 0))))
         digit_rows: exp.Query = exp.select(
             exp.alias_(exp.Literal.number(0), quoted("d"), copy=False), copy=False

@@ -20,8 +20,9 @@ registered as values need them, then emitted, so only what the request uses is s
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from sqlglot import exp
@@ -361,6 +362,21 @@ class Compiled:
     columns: Sequence[tuple[str, str]]
     #: the (schema, table) names the statement may read: its platforms' bindings
     tables: frozenset[tuple[str, str]] = frozenset()
+    #: periods the date spine holds when the data decides the range (None: --from/--to)
+    spine_cap: int | None = None
+    #: bounds known at compile time (spine_lo, hi), as dates; None where the data decides
+    known_bounds: Mapping[str, dt.date | None] = field(default_factory=dict)
+
+    def bounds_probe(self) -> str:
+        """`SELECT spine_lo, hi FROM bounds` over this statement's CTEs: what the data
+        decided, to check that the spine covered it."""
+        with_ = self.tree.args["with_"].copy()
+        probe = exp.select(col("spine_lo"), col("hi"), copy=False).from_(
+            exp.Table(this=quoted("bounds")), copy=False)
+        probe.set("with_", with_)
+        sql = probe.sql(dialect=self.dialect, identify=True, copy=False)
+        verify(sql, self.dialect, self.tables)
+        return sql
 
     def sql(self, pretty: bool = False) -> str:
         """The statement, checked as the engine will read it (verify.py) before anyone
@@ -381,4 +397,10 @@ def compile_query(catalog: Catalog, request: Request, dialect: str) -> Compiled:
         field_type = next(s.fields[dim].type for s in canonical.SOURCES.values() if dim in s.fields)
         columns.append((dim, field_type))
     columns.extend((name, "number") for name in request.kpis)
-    return Compiled(tree, dialect, request, columns, allowed_tables(catalog.platforms))
+    known: dict[str, dt.date | None] = {"spine_lo": None, "hi": None}
+    if builder.spine_cap is not None and request.start is not None:
+        known["spine_lo"] = builder.spine_lo()
+    if builder.spine_cap is not None and request.end is not None and request.grain:
+        known["hi"] = dates.py_trunc(request.end, request.grain)
+    return Compiled(tree, dialect, request, columns, allowed_tables(catalog.platforms),
+                    builder.spine_cap, known)

@@ -89,6 +89,8 @@ class State:
         self.cums: dict[str, tuple[Cumulative, set[Chain]]] = {}
         self.avgs: dict[str, tuple[Ratio, set[Chain]]] = {}
         self.kpis = {k.name: k for k in closure(catalog, request.kpis)}
+        #: how many periods the date spine holds when the data decides its range
+        self.spine_cap: int | None = None
 
     def earlier(self, period: exp.Expr, offset: Offset) -> exp.Expr:
         assert self.grain is not None
