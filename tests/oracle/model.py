@@ -188,6 +188,11 @@ KPIS: dict[str, Kpi] = {
     "likes_alpha": Simple("post_daily", "sum", _field("likes"), platforms={"alpha"}),
     "impressions": Simple("post_daily", "sum", _field("impressions")),
     "avg_impressions": Simple("post_daily", "avg", _field("impressions")),
+    "avg_row_like_rate": Simple("post_daily", "avg",
+                                lambda r: sdiv(r["likes"], r["impressions"])),
+    "likes_mod_impressions": Simple("post_daily", "sum", lambda r: None
+                                    if r["likes"] is None or not r["impressions"]
+                                    else r["likes"] % r["impressions"]),
     "max_post_likes": Simple("posts", "max", _field("likes")),
     "min_daily_clicks": Simple("post_daily", "min", _field("clicks")),
     "active_posts": Simple("post_daily", "count_distinct", _field("post_id")),
