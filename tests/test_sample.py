@@ -16,7 +16,7 @@ import statistics
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
-from types import SimpleNamespace
+from types import ModuleType
 from typing import Any
 
 import duckdb
@@ -461,9 +461,17 @@ def _gamma_platforms() -> list[Platform]:
     return [GAMMA]
 
 
+def _plugin(name: str, **hooks: object) -> ModuleType:
+    """A plugin as pluggy expects one: a module (hashable, unlike a SimpleNamespace)."""
+    module = ModuleType(name)
+    for hook, function in hooks.items():
+        setattr(module, hook, function)
+    return module
+
+
 def gamma_registry() -> Registry:
     registry = Registry()
-    plugin = SimpleNamespace(kpiframe_platforms=_gamma_platforms)
+    plugin = _plugin("gamma", kpiframe_platforms=_gamma_platforms)
     registry.register_module(plugin, PluginInfo(name="gamma", module="tests.test_sample"))
     registry.collect()
     assert not registry.failures, registry.failures
@@ -504,7 +512,7 @@ def test_a_broken_encoder_is_a_located_problem_and_writes_nothing(tmp_path: Path
         return [platform]
 
     registry = Registry()
-    registry.register_module(SimpleNamespace(kpiframe_platforms=kpiframe_platforms),
+    registry.register_module(_plugin("delta", kpiframe_platforms=kpiframe_platforms),
                              PluginInfo(name="delta", module="tests.test_sample"))
     registry.collect()
     path = tmp_path / "broken.duckdb"
