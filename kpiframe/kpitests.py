@@ -112,6 +112,7 @@ def check(catalog: Catalog) -> list[Problem]:
                 problems.append(Problem.at(
                     test.loc("kpis", index), "unknown-kpi", f"{where} queries '{name}'",
                     hint=did_you_mean(name, known_kpis) or "no KPI of that name"))
+        problems.extend(_where_problems(catalog, test, where))
         for platform, sources in test.given.items():
             if platform not in registered:
                 problems.append(Problem.at(
@@ -140,6 +141,29 @@ def check(catalog: Catalog) -> list[Problem]:
                                 or "the platform comes from `given`; fields: "
                                 + ", ".join(f for f in src.fields if f != "platform")))
     return problems
+
+
+def _where_problems(catalog: Catalog, test: KpiTest, where: str) -> list[Problem]:
+    """A test's `query.where` is checked like `--where`, located in the definition file, so
+    `validate` fails on it rather than only `kpiframe test`."""
+    from kpiframe.compiler.request import sources_of, where_expr
+    from kpiframe.expressions import ExprError
+
+    query = test.node.get("query")
+    text = query.get("where") if isinstance(query, dict) else None
+    if not isinstance(text, str) or not all(k in catalog.kpis for k in test.kpis):
+        return []
+    try:
+        sources = [s for k in test.kpis for s in sources_of(catalog.kpis[k], catalog)]
+        where_expr(text, sources)
+    except ExprError as error:
+        pos = getattr(query, "value_pos", {}).get("where") or test.node.pos
+        line, column = pos.locate(text, error.offset)
+        return [Problem.at(Location(test.file, line, column), error.rule,
+                           f"{where}: query.where: {error.message}", hint=error.hint)]
+    except KpiframeError:  # a broken KPI: reported where it is defined
+        return []
+    return []
 
 
 def _key_loc(test: KpiTest, path: Sequence[Any], key: str) -> Location:

@@ -52,6 +52,20 @@ def closure(catalog: Catalog, names: Sequence[str]) -> list[Kpi]:
     return order
 
 
+def common_dimensions(sources: Sequence[str]) -> set[str]:
+    """The dimensions every one of `sources` has: what a query's `where` may use."""
+    common = set(canonical.DIMENSIONS)
+    for source in sources:
+        common &= set(canonical.SOURCES[source].dimensions)
+    return common
+
+
+def where_expr(text: str, sources: Sequence[str]) -> Expr:
+    """A query's row filter (`--where`, a KPI test's `query.where`): a condition over the
+    dimensions all its sources share."""
+    return row_expr(text, common_dimensions(sources), what="dimension", want=("boolean",))
+
+
 def sources_of(kpi: Kpi, catalog: Catalog) -> list[str]:
     """The canonical sources a KPI reads, directly or through the KPIs it refers to."""
     found: list[str] = []
@@ -161,11 +175,9 @@ def make_request(
             raise KpiframeError(Problem("duplicate-dimension", "a dimension is repeated in --by"))
     expr = None
     if where is not None:
-        common = set(canonical.DIMENSIONS)
-        for source in sources:
-            common &= set(canonical.SOURCES[source].dimensions)
+        common = common_dimensions(sources)
         try:
-            expr = row_expr(where, common, what="dimension", want=("boolean",))
+            expr = where_expr(where, sources)
         except ExprError as error:
             raise KpiframeError(
                 Problem.at(
