@@ -113,9 +113,12 @@ def test_golden_sql(catalog: Catalog, dialect: str, case: str) -> None:
     names, options = GOLDEN_CASES[case]
     sql = catalog.compile(names, dialect=dialect, **options) + "\n"  # type: ignore[arg-type]
     path = HERE / "golden" / dialect / f"{case}.sql"
-    if UPDATE or not path.exists():
+    if UPDATE:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(sql)
+    assert path.exists(), (
+        f"{path} is missing: a new golden file is written only on purpose, with "
+        "KPIFRAME_UPDATE_GOLDEN=1, and reviewed")
     assert path.read_text() == sql, (
         f"{path} changed; review the diff, then regenerate with KPIFRAME_UPDATE_GOLDEN=1")
 

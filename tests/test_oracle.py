@@ -142,3 +142,28 @@ def test_fixture_has_the_edges_the_suite_needs() -> None:
     assert not days & data.QUIET
     assert any(r["published_at"].time() >= dt.time(23, 0) for r in alpha["posts"])
     assert min(days) < dt.date(2024, 1, 1)
+
+
+ALONE_SHAPES = (
+    ("month", VARIANTS[1]),  # by platform
+    (None, VARIANTS[0]),
+    ("week", VARIANTS[-1]),  # combined: by, bounds, where
+)
+
+
+@pytest.mark.parametrize("shape", range(len(ALONE_SHAPES)), ids=lambda i: str(i))
+def test_each_kpi_alone_matches_oracle(engine: EngineUnderTest, catalog: Catalog,
+                                       shape: int) -> None:
+    """A KPI queried without any other beside it: the range, keys and scans come from its
+    own sources (a ratio with average_over once answered no rows on its own)."""
+    grain, variant = ALONE_SHAPES[shape]
+    for name in applicable(grain, variant.by):
+        rows = catalog.query([name], grain=grain, by=variant.by, where=variant.where_sql,
+                             start=variant.start, end=variant.end, engine=engine.url)
+        want = model.expected(DATA, model.Request(
+            kpis=(name,), grain=grain, by=variant.by, where_sql=variant.where_sql,
+            where=variant.where, start=variant.start, end=variant.end))
+        try:
+            assert_same(list(rows), want)
+        except AssertionError as error:
+            raise AssertionError(f"{name} alone, {grain}, {variant.id}: {error}") from None

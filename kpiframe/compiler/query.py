@@ -79,7 +79,12 @@ class Builder(Scans):
             if kpi.average_over:
                 self.avgs.setdefault(kpi.name, (kpi, set()))[1].add(chain)
                 for part in (kpi.numerator, kpi.denominator):
-                    self.scan(self.kpis[part].source).chains.add(chain)  # type: ignore[attr-defined]
+                    leaf = self.kpis[part]
+                    assert isinstance(leaf, (Simple, Weighted))
+                    # register the measure now, so the source's scan (which decides the
+                    # range and the --by keys) reads the platforms and fields it needs
+                    self.measure(leaf)
+                    self.scan(leaf.source).chains.add(chain)
                 alias = self.relation(f"avg_{kpi.name}", chain)
                 result: exp.Expr = col("w" if chain and self.lookback else "v", alias)
             else:

@@ -214,6 +214,8 @@ class Scans(Calendar):
             scan.counts_in_range = True
         if not daily and self.needs_last_day:  # the last day with data
             selects.append(exp.alias_(exp.Max(this=col("_day")), quoted("_last"), copy=False))
+        if not selects:  # read only for its range or keys (an average_over's source)
+            selects.append(exp.alias_(exp.Count(this=exp.Star()), quoted("_rows"), copy=False))
         source: exp.Expr = exp.Subquery(this=rows, alias=exp.TableAlias(this=quoted("r")))
         if windows:
             inner = exp.select(exp.Star(), *windows, copy=False).from_(source, copy=False)

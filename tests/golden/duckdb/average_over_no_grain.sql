@@ -5,17 +5,23 @@ WITH "agg_posts" AS (
     SELECT
       "platform",
       "published_at",
+      "reach",
+      "likes",
       "published_at" AS "_t",
       CAST("published_at" AS DATE) AS "_day"
     FROM (
       SELECT
         CAST('alpha' AS TEXT) AS "platform",
-        "published_at" AS "published_at"
+        "published_at" AS "published_at",
+        CAST("reach" AS BIGINT) AS "reach",
+        CAST("likes" AS BIGINT) AS "likes"
       FROM "alpha"."posts"
       UNION ALL
       SELECT
         CAST('beta' AS TEXT) AS "platform",
-        "published_at" AS "published_at"
+        "published_at" AS "published_at",
+        CAST(NULL AS BIGINT) AS "reach",
+        CAST("likes" AS BIGINT) AS "likes"
       FROM "beta"."posts"
     ) AS "s"
   ) AS "r"
@@ -81,6 +87,7 @@ WITH "agg_posts" AS (
           "platform",
           "post_id",
           "published_at",
+          "reach",
           "likes",
           "published_at" AS "_t",
           CAST("published_at" AS DATE) AS "_day"
@@ -89,6 +96,7 @@ WITH "agg_posts" AS (
             CAST('alpha' AS TEXT) AS "platform",
             CAST("post_id" AS TEXT) AS "post_id",
             "published_at" AS "published_at",
+            CAST("reach" AS BIGINT) AS "reach",
             CAST("likes" AS BIGINT) AS "likes"
           FROM "alpha"."posts"
           UNION ALL
@@ -96,6 +104,7 @@ WITH "agg_posts" AS (
             CAST('beta' AS TEXT) AS "platform",
             CAST("post_id" AS TEXT) AS "post_id",
             "published_at" AS "published_at",
+            CAST(NULL AS BIGINT) AS "reach",
             CAST("likes" AS BIGINT) AS "likes"
           FROM "beta"."posts"
         ) AS "s"
