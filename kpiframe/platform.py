@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from types import MappingProxyType
 from typing import Any, Protocol
 
 from kpiframe import canonical
@@ -109,6 +110,30 @@ class Platform:
     @property
     def layout_names(self) -> tuple[str, ...]:
         return tuple(layout.name for layout in self.layouts)
+
+
+#: The house baseline for `weighted` KPIs, per canonical interaction: a like 1, a comment 2
+#: (it costs the reader more than a like), a share 3 (it carries the post to a new
+#: audience), a save 2 (intent to come back), a click 0.5 (attention, not engagement).
+#: Platforms take it through `default_weights` and set only what means more or less on
+#: them; a KPI's own `weights` override either.
+DEFAULT_WEIGHTS: Mapping[str, float] = MappingProxyType({
+    "likes": 1.0, "comments": 2.0, "shares": 3.0, "saves": 2.0, "clicks": 0.5,
+})
+
+
+def default_weights(interactions: Iterable[str], **overrides: float) -> dict[str, float]:
+    """The house baseline (`DEFAULT_WEIGHTS`) for the interactions a platform has (its
+    `interactions` mapping will do), with `overrides` where an interaction weighs
+    differently there. An interaction the platform lacks gets no weight."""
+    names = set(interactions)
+    unknown = sorted(n for n in (*names, *overrides) if n not in DEFAULT_WEIGHTS)
+    if unknown:
+        raise ValueError(f"not an interaction: {', '.join(unknown)}")
+    absent = sorted(set(overrides) - names)
+    if absent:
+        raise ValueError(f"weight for an interaction the platform lacks: {', '.join(absent)}")
+    return {n: float(overrides.get(n, w)) for n, w in DEFAULT_WEIGHTS.items() if n in names}
 
 
 def canonical_layout(

@@ -70,7 +70,15 @@ or `saves`.
 from __future__ import annotations
 
 import kpiframe
-from kpiframe.platform import Layout, Platform, Select, Table, canonical_layout
+from kpiframe.layouts import conform_posts_to_days
+from kpiframe.platform import (
+    Layout,
+    Platform,
+    Select,
+    Table,
+    canonical_layout,
+    default_weights,
+)
 
 __version__ = "0.1.0"
 
@@ -345,55 +353,20 @@ ENCODE_DAILY_PAGE_METRICS_TOTAL = Select(
 
 # Conform: generic canonical rows adjusted to what this layout can say (conditions 1-3
 # above), so sample data reads the same through it and through the canonical layout.
-CONFORM_POSTS = Select(
-    """
-    SELECT
-        p.post_id AS post_id,
-        p.published_at AS published_at,
-        p.account_id AS account_id,
-        p.post_type AS post_type,
-        p.is_paid AS is_paid,
-        d.impressions AS impressions,
-        p.reach AS reach,
-        d.video_views AS video_views,
-        d.likes AS likes,
-        p.comments AS comments,
-        p.shares AS shares,
-        p.saves AS saves,
-        d.clicks AS clicks
-    FROM posts AS p
-    LEFT JOIN (
-        SELECT post_id, SUM(impressions) AS impressions, SUM(video_views) AS video_views,
-               SUM(COALESCE(likes, 0)) AS likes, SUM(clicks) AS clicks
-        FROM post_daily
-        GROUP BY post_id
-    ) AS d
-        ON d.post_id = p.post_id
-    WHERE p.account_id IS NOT NULL
-    """
+CONFORM = conform_posts_to_days(
+    totals=["impressions", "video_views", "likes", "clicks"],
+    from_post=["account_id", "post_type"],
+    # a running total cannot carry a NULL day
+    daily={"likes": "COALESCE(d.likes, 0)"},
+    where="p.account_id IS NOT NULL",
 )
 
-CONFORM_POST_DAILY = Select(
-    """
-    SELECT
-        d.post_id AS post_id,
-        d."date" AS "date",
-        p.account_id AS account_id,
-        p.post_type AS post_type,
-        d.impressions AS impressions,
-        d.reach AS reach,
-        d.video_views AS video_views,
-        COALESCE(d.likes, 0) AS likes,
-        d.comments AS comments,
-        d.shares AS shares,
-        d.saves AS saves,
-        d.clicks AS clicks
-    FROM post_daily AS d
-    JOIN posts AS p
-        ON p.post_id = d.post_id
-    WHERE p.account_id IS NOT NULL
-    """
-)
+INTERACTIONS = {
+    "likes": "reactions",
+    "comments": "comments",
+    "shares": "shares",
+    "clicks": "post clicks",
+}
 
 FIVETRAN = Layout(
     name="fivetran",
@@ -408,7 +381,7 @@ FIVETRAN = Layout(
         "lifetime_post_metrics_total": ENCODE_LIFETIME_POST_METRICS_TOTAL,
         "daily_page_metrics_total": ENCODE_DAILY_PAGE_METRICS_TOTAL,
     },
-    conform={"posts": CONFORM_POSTS, "post_daily": CONFORM_POST_DAILY},
+    conform=CONFORM,
 )
 
 PLATFORM = Platform(
@@ -416,14 +389,8 @@ PLATFORM = Platform(
     label="Facebook",
     description="Facebook Pages: page posts and page activity",
     layouts=[CANONICAL, FIVETRAN],
-    interactions={
-        "likes": "reactions",
-        "comments": "comments",
-        "shares": "shares",
-        "clicks": "post clicks",
-    },
-    # the house baseline; Facebook has no saves
-    weights={"likes": 1.0, "comments": 2.0, "shares": 3.0, "clicks": 0.5},
+    interactions=INTERACTIONS,
+    weights=default_weights(INTERACTIONS),
 )
 
 

@@ -94,7 +94,8 @@ impressions but no video views is written to the deprecated impressions column, 
 from __future__ import annotations
 
 import kpiframe
-from kpiframe.platform import Layout, Platform, Select, canonical_layout
+from kpiframe.layouts import conform_fields, recode
+from kpiframe.platform import Layout, Platform, Select, canonical_layout, default_weights
 
 __version__ = "0.1.0"
 
@@ -372,97 +373,39 @@ ENCODE_USER_HISTORY = Select(
 # carousel) and gives every post a video view count. These queries put the rows in
 # Instagram's own terms before they are written, so every layout holds the same facts.
 
-CONFORM_POSTS = Select(
-    """
-    SELECT
-        c.post_id AS post_id,
-        c.published_at AS published_at,
-        c.account_id AS account_id,
-        c.post_type AS post_type,
-        c.is_paid AS is_paid,
-        c.impressions AS impressions,
-        c.reach AS reach,
-        CASE WHEN c.post_type = 'VIDEO' THEN c.video_views END AS video_views,
-        c.likes AS likes,
-        c.comments AS comments,
-        c.shares AS shares,
-        CASE WHEN c.post_type = 'STORY' THEN NULL ELSE c.saves END AS saves,
-        c.clicks AS clicks
-    FROM (
-        SELECT
-            post_id,
-            published_at,
-            account_id,
-            CASE LOWER(post_type)
-                WHEN 'photo' THEN 'IMAGE'
-                WHEN 'image' THEN 'IMAGE'
-                WHEN 'text' THEN 'IMAGE'
-                WHEN 'link' THEN 'IMAGE'
-                WHEN 'video' THEN 'VIDEO'
-                WHEN 'reel' THEN 'VIDEO'
-                WHEN 'carousel' THEN 'CAROUSEL_ALBUM'
-                WHEN 'carousel_album' THEN 'CAROUSEL_ALBUM'
-                WHEN 'story' THEN 'STORY'
-                ELSE post_type
-            END AS post_type,
-            is_paid,
-            impressions,
-            reach,
-            video_views,
-            likes,
-            comments,
-            shares,
-            saves,
-            clicks
-        FROM posts
-    ) AS c
-    """
-)
+#: generic post types in Instagram's terms; any other value is kept
+POST_TYPES = {
+    "photo": "IMAGE",
+    "image": "IMAGE",
+    "text": "IMAGE",
+    "link": "IMAGE",
+    "video": "VIDEO",
+    "reel": "VIDEO",
+    "carousel": "CAROUSEL_ALBUM",
+    "carousel_album": "CAROUSEL_ALBUM",
+    "story": "STORY",
+}
 
-CONFORM_POST_DAILY = Select(
-    """
-    SELECT
-        c.post_id AS post_id,
-        c."date" AS "date",
-        c.account_id AS account_id,
-        c.post_type AS post_type,
-        c.impressions AS impressions,
-        c.reach AS reach,
-        CASE WHEN c.post_type = 'VIDEO' THEN c.video_views END AS video_views,
-        c.likes AS likes,
-        c.comments AS comments,
-        c.shares AS shares,
-        CASE WHEN c.post_type = 'STORY' THEN NULL ELSE c.saves END AS saves,
-        c.clicks AS clicks
-    FROM (
-        SELECT
-            post_id,
-            "date",
-            account_id,
-            CASE LOWER(post_type)
-                WHEN 'photo' THEN 'IMAGE'
-                WHEN 'image' THEN 'IMAGE'
-                WHEN 'text' THEN 'IMAGE'
-                WHEN 'link' THEN 'IMAGE'
-                WHEN 'video' THEN 'VIDEO'
-                WHEN 'reel' THEN 'VIDEO'
-                WHEN 'carousel' THEN 'CAROUSEL_ALBUM'
-                WHEN 'carousel_album' THEN 'CAROUSEL_ALBUM'
-                WHEN 'story' THEN 'STORY'
-                ELSE post_type
-            END AS post_type,
-            impressions,
-            reach,
-            video_views,
-            likes,
-            comments,
-            shares,
-            saves,
-            clicks
-        FROM post_daily
-    ) AS c
-    """
-)
+CONFORM = {
+    source: conform_fields(
+        source,
+        {"post_type": recode("LOWER(post_type)", POST_TYPES, default="post_type")},
+        # video views only for video media; stories report no saves
+        {
+            "video_views": "CASE WHEN post_type = 'VIDEO' THEN video_views END",
+            "saves": "CASE WHEN post_type = 'STORY' THEN NULL ELSE saves END",
+        },
+    )
+    for source in ("posts", "post_daily")
+}
+
+INTERACTIONS = {
+    "likes": "likes",
+    "comments": "comments",
+    "shares": "shares",
+    "saves": "saved",
+    "clicks": "profile visits",
+}
 
 FIVETRAN = Layout(
     name="fivetran",
@@ -477,7 +420,7 @@ FIVETRAN = Layout(
         "media_insights": ENCODE_MEDIA_INSIGHTS,
         "user_history": ENCODE_USER_HISTORY,
     },
-    conform={"posts": CONFORM_POSTS, "post_daily": CONFORM_POST_DAILY},
+    conform=CONFORM,
 )
 
 PLATFORM = Platform(
@@ -485,15 +428,8 @@ PLATFORM = Platform(
     label="Instagram",
     description="Instagram business accounts: feed media, reels, stories and followers",
     layouts=[CANONICAL, FIVETRAN],
-    interactions={
-        "likes": "likes",
-        "comments": "comments",
-        "shares": "shares",
-        "saves": "saved",
-        "clicks": "profile visits",
-    },
-    # the house baseline
-    weights={"likes": 1.0, "comments": 2.0, "shares": 3.0, "saves": 2.0, "clicks": 0.5},
+    interactions=INTERACTIONS,
+    weights=default_weights(INTERACTIONS),
 )
 
 

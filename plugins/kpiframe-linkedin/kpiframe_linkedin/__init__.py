@@ -77,7 +77,7 @@ What cannot round-trip: `is_paid`, `reach`, `video_views` (no column), and the
 from __future__ import annotations
 
 import kpiframe
-from kpiframe.platform import Layout, Platform, Select, canonical_layout
+from kpiframe.platform import Layout, Platform, Select, canonical_layout, default_weights
 
 __version__ = "0.1.0"
 
@@ -446,6 +446,13 @@ ENCODE_SHARE_CONTENT = Select(
     """
 )
 
+INTERACTIONS = {
+    "likes": "likes",
+    "comments": "comments",
+    "shares": "reshares",
+    "clicks": "clicks",
+}
+
 FIVETRAN = Layout(
     name="fivetran",
     default_schema="linkedin_company_pages",
@@ -472,14 +479,8 @@ PLATFORM = Platform(
     label="LinkedIn",
     description="LinkedIn Company Pages: organization posts and page activity",
     layouts=[CANONICAL, FIVETRAN],
-    interactions={
-        "likes": "likes",
-        "comments": "comments",
-        "shares": "reshares",
-        "clicks": "clicks",
-    },
-    # the house baseline; LinkedIn has no saves
-    weights={"likes": 1.0, "comments": 2.0, "shares": 3.0, "clicks": 0.5},
+    interactions=INTERACTIONS,
+    weights=default_weights(INTERACTIONS),
 )
 
 

@@ -17,9 +17,16 @@ What Pinterest can fill (its analytics API, DOMAIN.md's vocabulary):
 from __future__ import annotations
 
 import kpiframe
-from kpiframe.platform import Platform, canonical_layout
+from kpiframe.platform import Platform, canonical_layout, default_weights
 
 __version__ = "0.1.0"
+
+INTERACTIONS = {
+    "likes": "reactions",
+    "comments": "comments",
+    "saves": "saves",
+    "clicks": "pin and outbound clicks",
+}
 
 PLATFORM = Platform(
     name="pinterest",
@@ -34,15 +41,10 @@ PLATFORM = Platform(
             },
         ),
     ],
-    interactions={
-        "likes": "reactions",
-        "comments": "comments",
-        "saves": "saves",
-        "clicks": "pin and outbound clicks",
-    },
+    interactions=INTERACTIONS,
     # a save (repin) is Pinterest's share: it puts the pin before the saver's followers,
     # so it weighs what a share weighs elsewhere (3, not the baseline 2)
-    weights={"likes": 1.0, "comments": 2.0, "saves": 3.0, "clicks": 0.5},
+    weights=default_weights(INTERACTIONS, saves=3.0),
 )
 
 

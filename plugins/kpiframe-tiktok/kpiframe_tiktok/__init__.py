@@ -8,9 +8,16 @@ API reports no link clicks on organic videos, so `clicks` is absent (NULL), and 
 from __future__ import annotations
 
 import kpiframe
-from kpiframe.platform import Platform, canonical_layout
+from kpiframe.platform import Platform, canonical_layout, default_weights
 
 __version__ = "0.1.0"
+
+INTERACTIONS = {
+    "likes": "likes",
+    "comments": "comments",
+    "shares": "shares",
+    "saves": "favourites",
+}
 
 PLATFORM = Platform(
     name="tiktok",
@@ -24,14 +31,8 @@ PLATFORM = Platform(
             },
         ),
     ],
-    interactions={
-        "likes": "likes",
-        "comments": "comments",
-        "shares": "shares",
-        "saves": "favourites",
-    },
-    # a share carries the video to a new audience; a favourite signals intent to rewatch
-    weights={"likes": 1.0, "comments": 2.0, "shares": 3.0, "saves": 2.0},
+    interactions=INTERACTIONS,
+    weights=default_weights(INTERACTIONS),
 )
 
 

@@ -76,7 +76,8 @@ tweet impressions.
 from __future__ import annotations
 
 import kpiframe
-from kpiframe.platform import Layout, Platform, Select, canonical_layout
+from kpiframe.layouts import conform_posts_to_days
+from kpiframe.platform import Layout, Platform, Select, canonical_layout, default_weights
 
 __version__ = "0.1.0"
 
@@ -367,61 +368,19 @@ ENCODE_TWITTER_USER_HISTORY = Select(
 
 # Conform: generic canonical rows adjusted to what this layout can say, so sample data
 # reads the same through it and through the canonical layout (conditions 1-6 above).
-CONFORM_POSTS = Select(
-    """
-    SELECT
-        p.post_id AS post_id,
-        p.published_at AS published_at,
-        p.account_id AS account_id,
-        CASE
-            WHEN p.post_type = 'reply' THEN 'reply'
-            WHEN p.post_type IS NULL OR p.post_type IN ('text', 'link') THEN 'text'
-            ELSE 'media'
-        END AS post_type,
-        FALSE AS is_paid,
-        d.impressions AS impressions,
-        p.reach AS reach,
-        d.video_views AS video_views,
-        d.likes AS likes,
-        d.comments AS comments,
-        d.shares AS shares,
-        p.saves AS saves,
-        d.clicks AS clicks
-    FROM posts AS p
-    LEFT JOIN (
-        SELECT post_id, SUM(impressions) AS impressions, SUM(video_views) AS video_views,
-               SUM(likes) AS likes, SUM(comments) AS comments, SUM(shares) AS shares,
-               SUM(clicks) AS clicks
-        FROM post_daily
-        GROUP BY post_id
-    ) AS d
-        ON d.post_id = p.post_id
-    """
-)
-
-CONFORM_POST_DAILY = Select(
-    """
-    SELECT
-        d.post_id AS post_id,
-        d."date" AS "date",
-        d.account_id AS account_id,
-        CASE
-            WHEN p.post_type = 'reply' THEN 'reply'
-            WHEN p.post_type IS NULL OR p.post_type IN ('text', 'link') THEN 'text'
-            ELSE 'media'
-        END AS post_type,
-        d.impressions AS impressions,
-        d.reach AS reach,
-        d.video_views AS video_views,
-        d.likes AS likes,
-        d.comments AS comments,
-        d.shares AS shares,
-        d.saves AS saves,
-        d.clicks AS clicks
-    FROM post_daily AS d
-    JOIN posts AS p
-        ON p.post_id = d.post_id
-    """
+CONFORM_POSTS_TO_DAYS = conform_posts_to_days(
+    totals=["impressions", "video_views", "likes", "comments", "shares", "clicks"],
+    from_post={
+        # X's coarse labels: a reply, a tweet with media, or text
+        "post_type": """
+            CASE
+                WHEN p.post_type = 'reply' THEN 'reply'
+                WHEN p.post_type IS NULL OR p.post_type IN ('text', 'link') THEN 'text'
+                ELSE 'media'
+            END
+        """,
+    },
+    posts={"is_paid": "FALSE"},
 )
 
 CONFORM_ACCOUNT_DAILY = Select(
@@ -447,6 +406,14 @@ CONFORM_ACCOUNT_DAILY = Select(
     """
 )
 
+INTERACTIONS = {
+    "likes": "likes",
+    "comments": "replies",
+    "shares": "reposts",
+    "saves": "bookmarks",
+    "clicks": "link and profile clicks",
+}
+
 FIVETRAN = Layout(
     name="fivetran",
     default_schema="twitter",
@@ -460,11 +427,7 @@ FIVETRAN = Layout(
         "organic_tweet_report": ENCODE_ORGANIC_TWEET_REPORT,
         "twitter_user_history": ENCODE_TWITTER_USER_HISTORY,
     },
-    conform={
-        "posts": CONFORM_POSTS,
-        "post_daily": CONFORM_POST_DAILY,
-        "account_daily": CONFORM_ACCOUNT_DAILY,
-    },
+    conform={**CONFORM_POSTS_TO_DAYS, "account_daily": CONFORM_ACCOUNT_DAILY},
 )
 
 PLATFORM = Platform(
@@ -472,15 +435,8 @@ PLATFORM = Platform(
     label="X (Twitter)",
     description="X (formerly Twitter) accounts: organic tweets and account activity",
     layouts=[CANONICAL, FIVETRAN],
-    interactions={
-        "likes": "likes",
-        "comments": "replies",
-        "shares": "reposts",
-        "saves": "bookmarks",
-        "clicks": "link and profile clicks",
-    },
-    # the house baseline: a repost carries the tweet to a new audience
-    weights={"likes": 1.0, "comments": 2.0, "shares": 3.0, "saves": 2.0, "clicks": 0.5},
+    interactions=INTERACTIONS,
+    weights=default_weights(INTERACTIONS),
 )
 
 

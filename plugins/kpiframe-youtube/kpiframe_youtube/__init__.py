@@ -89,7 +89,8 @@ the publication time (only its first day with data) and posts without any daily 
 from __future__ import annotations
 
 import kpiframe
-from kpiframe.platform import Layout, Platform, Select, canonical_layout
+from kpiframe.layouts import conform_posts_to_days
+from kpiframe.platform import Layout, Platform, Select, canonical_layout, default_weights
 
 __version__ = "0.1.0"
 
@@ -346,95 +347,30 @@ ENCODE_VIDEO = Select(
 # counts are the sums of its days, and (without the video table) it was published at
 # midnight UTC of its first day with data; a post without days cannot be seen there.
 
-CONFORM_POSTS = Select(
-    """
-    WITH days AS (
-        SELECT
-            post_id,
-            MIN("date") AS first_day,
-            SUM(video_views) AS video_views,
-            SUM(likes) AS likes,
-            SUM(comments) AS comments,
-            SUM(shares) AS shares
-        FROM post_daily
-        GROUP BY post_id
+def _videos_by_day(published_at: str, *, posts_without_days: bool) -> dict[str, Select]:
+    """Every post a video of one channel, its counts the sums of its days."""
+    return conform_posts_to_days(
+        totals=["video_views", "likes", "comments", "shares"],
+        from_post={"account_id": "p.account_id", "post_type": "'video'"},
+        posts={"published_at": published_at},
+        where="p.post_id <> '' AND p.account_id IS NOT NULL",
+        posts_without_days=posts_without_days,
     )
-    SELECT
-        p.post_id AS post_id,
-        CAST(d.first_day AS TIMESTAMP) AS published_at,
-        p.account_id AS account_id,
-        'video' AS post_type,
-        p.is_paid AS is_paid,
-        p.impressions AS impressions,
-        p.reach AS reach,
-        d.video_views AS video_views,
-        d.likes AS likes,
-        d.comments AS comments,
-        d.shares AS shares,
-        p.saves AS saves,
-        p.clicks AS clicks
-    FROM posts AS p
-    JOIN days AS d
-        ON d.post_id = p.post_id
-    WHERE p.post_id <> '' AND p.account_id IS NOT NULL
-    """
+
+
+CONFORM = _videos_by_day("CAST(d.first_day AS TIMESTAMP)", posts_without_days=False)
+
+CONFORM_WITH_VIDEO = _videos_by_day(
+    "COALESCE(p.published_at, CAST(d.first_day AS TIMESTAMP))", posts_without_days=True
 )
 
-CONFORM_POSTS_WITH_VIDEO = Select(
-    """
-    WITH days AS (
-        SELECT
-            post_id,
-            MIN("date") AS first_day,
-            SUM(video_views) AS video_views,
-            SUM(likes) AS likes,
-            SUM(comments) AS comments,
-            SUM(shares) AS shares
-        FROM post_daily
-        GROUP BY post_id
-    )
-    SELECT
-        p.post_id AS post_id,
-        COALESCE(p.published_at, CAST(d.first_day AS TIMESTAMP)) AS published_at,
-        p.account_id AS account_id,
-        'video' AS post_type,
-        p.is_paid AS is_paid,
-        p.impressions AS impressions,
-        p.reach AS reach,
-        d.video_views AS video_views,
-        d.likes AS likes,
-        d.comments AS comments,
-        d.shares AS shares,
-        p.saves AS saves,
-        p.clicks AS clicks
-    FROM posts AS p
-    LEFT JOIN days AS d
-        ON d.post_id = p.post_id
-    WHERE p.post_id <> '' AND p.account_id IS NOT NULL
-    """
-)
-
-CONFORM_POST_DAILY = Select(
-    """
-    SELECT
-        d.post_id AS post_id,
-        d."date" AS "date",
-        p.account_id AS account_id,
-        'video' AS post_type,
-        d.impressions AS impressions,
-        d.reach AS reach,
-        d.video_views AS video_views,
-        d.likes AS likes,
-        d.comments AS comments,
-        d.shares AS shares,
-        d.saves AS saves,
-        d.clicks AS clicks
-    FROM post_daily AS d
-    JOIN posts AS p
-        ON p.post_id = d.post_id
-    WHERE d.post_id <> '' AND p.account_id IS NOT NULL
-    """
-)
+INTERACTIONS = {
+    "likes": "likes",
+    "comments": "comments",
+    "shares": "shares",
+    "saves": "added to playlists",
+    "clicks": "card clicks",
+}
 
 FIVETRAN = Layout(
     name="fivetran",
@@ -445,7 +381,7 @@ FIVETRAN = Layout(
     ),
     sources={"posts": POSTS, "post_daily": POST_DAILY, "account_daily": ACCOUNT_DAILY},
     encoders={"channel_basic_a_2": ENCODE_CHANNEL_BASIC_A_2},
-    conform={"posts": CONFORM_POSTS, "post_daily": CONFORM_POST_DAILY},
+    conform=CONFORM,
 )
 
 FIVETRAN_VIDEO = Layout(
@@ -459,7 +395,7 @@ FIVETRAN_VIDEO = Layout(
         "posts": POSTS_WITH_VIDEO, "post_daily": POST_DAILY, "account_daily": ACCOUNT_DAILY,
     },
     encoders={"channel_basic_a_2": ENCODE_CHANNEL_BASIC_A_2, "video": ENCODE_VIDEO},
-    conform={"posts": CONFORM_POSTS_WITH_VIDEO, "post_daily": CONFORM_POST_DAILY},
+    conform=CONFORM_WITH_VIDEO,
 )
 
 PLATFORM = Platform(
@@ -467,15 +403,8 @@ PLATFORM = Platform(
     label="YouTube",
     description="YouTube channels: videos and subscriber activity",
     layouts=[CANONICAL, FIVETRAN, FIVETRAN_VIDEO],
-    interactions={
-        "likes": "likes",
-        "comments": "comments",
-        "shares": "shares",
-        "saves": "added to playlists",
-        "clicks": "card clicks",
-    },
-    # the house baseline
-    weights={"likes": 1.0, "comments": 2.0, "shares": 3.0, "saves": 2.0, "clicks": 0.5},
+    interactions=INTERACTIONS,
+    weights=default_weights(INTERACTIONS),
 )
 
 
