@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """`kpiframe validate` on a generated 10,000-KPI catalog, and the CLI's cold start.
 
-    python benchmarks/catalog_10k.py [--kpis 10000]
+    python benchmarks/catalog_10k.py [--kpis 10000] [--sizes 200,1000,10000]
 
-Prints the time of `kpiframe validate` over the generated catalog (wall clock, best of
-three, in a fresh process each time, as CI would run it), the problems it reports (the
-catalog has a known number of planted errors, so the count is checked too), and the
-cold start of `kpiframe --help`.
+Prints the time to load and validate catalogs of each of `--sizes` in-process (best and
+median of three, and per KPI: the cost should grow linearly with the catalog), then of
+`kpiframe validate` over the `--kpis` catalog (wall clock, best of three, in a fresh
+process each time, as CI would run it), the problems it reports (the catalog has a known
+number of planted errors, so the count is checked too), and the cold start of
+`kpiframe --help`.
 """
 
 from __future__ import annotations
@@ -64,10 +66,34 @@ def timed(command: list[str], cwd: Path) -> tuple[float, subprocess.CompletedPro
     return time.perf_counter() - started, done
 
 
+def in_process(root: Path, count: int) -> None:
+    """Load and validate a `count`-KPI catalog in this process: what an editor
+    integration or a test suite pays, without the interpreter's start-up."""
+    import kpiframe
+
+    folder = root / f"inproc{count}" / "definitions"
+    folder.mkdir(parents=True)
+    planted = generate(folder, count)
+    runs = []
+    for _ in range(3):
+        started = time.perf_counter()
+        problems = kpiframe.load_catalog([folder], project=folder.parent).validate()
+        runs.append(time.perf_counter() - started)
+    errors = [p for p in problems if p.is_error]
+    print(f"in-process load + validate {count:,} KPIs: best {min(runs):.3f} s, "
+          f"median {statistics.median(runs):.3f} s, "
+          f"{min(runs) / count * 1e6:.0f} us per KPI ({len(errors)} errors, {planted} planted)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--kpis", type=int, default=10_000)
+    parser.add_argument("--sizes", default="200,1000,10000",
+                        help="catalog sizes to validate in-process (comma-separated)")
     args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        for count in (int(s) for s in args.sizes.split(",") if s.strip()):
+            in_process(Path(tmp), count)
     kpiframe = shutil.which("kpiframe") or str(Path(sys.executable).parent / "kpiframe")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "definitions"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -67,6 +67,77 @@ def _validator(kind: str = DEFINITIONS) -> Any:
     from jsonschema import Draft202012Validator
 
     return Draft202012Validator(schema(kind))
+
+
+#: the lists of items in each kind of file whose items are checked one at a time
+_ITEM_LISTS = {DEFINITIONS: ("kpis", "tests"), PROJECT: ()}
+
+
+#: the keywords a document's top level, and an item list, may have for the items to be
+#: checked one by one: none of them can report an item's problem anywhere but at the item
+_PLAIN_ROOT = frozenset({"$schema", "$id", "title", "description", "$defs", "type",
+                         "properties", "required", "additionalProperties"})
+_PLAIN_LIST = frozenset({"type", "items", "description", "title"})
+
+
+@dataclass(frozen=True)
+class _FastPath:
+    """Yes/no checks compiled once per kind of file: the whole document, the document with
+    its item lists' items left unchecked (the "shell"), and each item list's items."""
+
+    document: Callable[[Any], bool]
+    shell: Callable[[Any], bool]
+    items: dict[str, tuple[Callable[[Any], bool], Any]]  # list key -> (check, item schema)
+
+
+@cache
+def _fast_path(kind: str) -> _FastPath | None:
+    """None when the schema uses a keyword the fast path does not compile: jsonschema then
+    checks every document in full, as it always may."""
+    from kpiframe.schema_fastpath import Unsupported, compile_check
+
+    root = schema(kind)
+    one_by_one = set(root) <= _PLAIN_ROOT and all(
+        set(root["properties"][key]) <= _PLAIN_LIST for key in _ITEM_LISTS[kind])
+    try:
+        document = compile_check(root)
+        if not one_by_one:  # an item's errors could show elsewhere too: whole documents only
+            return _FastPath(document, document, {})
+        shell = dict(root)
+        shell["properties"] = dict(root.get("properties", {}))
+        items: dict[str, tuple[Callable[[Any], bool], Any]] = {}
+        for key in _ITEM_LISTS[kind]:
+            listed = dict(shell["properties"][key])
+            items[key] = (compile_check(listed["items"], root), listed["items"])
+            listed["items"] = True
+            shell["properties"][key] = listed
+        return _FastPath(document, compile_check(shell, root), items)
+    except (Unsupported, KeyError, TypeError):
+        return None
+
+
+def _errors(doc: Any, kind: str) -> list[Any]:
+    """jsonschema's errors for `doc`, in the order it reports them for the whole document,
+    computed in full only where they are: nothing when the fast path accepts the
+    document; for each item of `kpis` and `tests` it rejects, that item's errors, at the
+    same paths as a whole-document check puts them; the whole document when its top level
+    is wrong."""
+    validator = _validator(kind)
+    fast = _fast_path(kind)
+    if fast is not None and fast.document(doc):
+        return []
+    if fast is None or not fast.shell(doc):
+        return list(validator.iter_errors(doc))
+    found: list[Any] = []
+    for key, (check, item_schema) in fast.items.items():
+        items = doc.get(key) if isinstance(doc, dict) else None
+        for index, item in enumerate(items if isinstance(items, list) else ()):
+            if check(item):
+                continue
+            for error in validator.descend(item, item_schema, path=index):
+                error.relative_path.appendleft(key)
+                found.append(error)
+    return found
 
 
 def _kind(value: Any) -> str:
@@ -282,8 +353,7 @@ def validate(doc: Any, file: str, kind: str = DEFINITIONS,
     """Every schema violation in one document (a definition file, or with `kind=PROJECT`
     a kpiframe.yaml), located; and which items of `kpis` and `tests` have one, as
     (key, index)."""
-    errors = sorted(_validator(kind).iter_errors(doc),
-                    key=lambda e: list(map(str, e.absolute_path)))
+    errors = sorted(_errors(doc, kind), key=lambda e: list(map(str, e.absolute_path)))
     problems: list[Problem] = []
     broken: set[tuple[str, int]] = set()
     seen: set[tuple[Any, ...]] = set()
