@@ -24,13 +24,13 @@ from kpiframe.testing import conform
 
 D1, D2, D3 = dt.date(2025, 3, 1), dt.date(2025, 3, 2), dt.date(2025, 3, 3)
 
-POSTS = [
+POSTS: list[dict[str, Any]] = [
     {"post_id": "p1", "account_id": "a", "post_type": "photo", "likes": 99, "comments": 7,
      "published_at": dt.datetime(2025, 3, 1, 9)},
     {"post_id": "p2", "account_id": "a", "post_type": "video", "likes": 5, "comments": 1},
     {"post_id": "p3", "account_id": None, "post_type": "photo", "likes": 3},
 ]
-POST_DAILY = [
+POST_DAILY: list[dict[str, Any]] = [
     {"post_id": "p1", "date": D2, "account_id": "z", "post_type": "x", "likes": 2,
      "comments": 4},
     {"post_id": "p1", "date": D1, "account_id": "z", "post_type": "x", "likes": None,
