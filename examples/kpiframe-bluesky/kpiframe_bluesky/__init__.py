@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from kpiframe import hookimpl
-from kpiframe.platform import Layout, Platform, Select, Table, canonical_layout
+from kpiframe.platform import Layout, Platform, Select, Table, canonical_layout, default_weights
 
 __version__ = "0.1.0"
 
@@ -41,6 +41,8 @@ EXPORT = Layout(
     },
 )
 
+INTERACTIONS = {"likes": "likes", "comments": "replies", "shares": "reposts and quotes"}
+
 PLATFORM = Platform(
     name="bluesky",
     label="Bluesky",
@@ -52,8 +54,9 @@ PLATFORM = Platform(
         }),
         EXPORT,
     ],
-    interactions={"likes": "likes", "comments": "replies", "shares": "reposts and quotes"},
-    weights={"likes": 1, "comments": 2, "shares": 3},
+    interactions=INTERACTIONS,
+    # the house baseline for what Bluesky has: a like 1, a reply 2, a repost 3
+    weights=default_weights(INTERACTIONS),
 )
 
 
