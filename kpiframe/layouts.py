@@ -20,7 +20,8 @@ Nothing here knows any particular platform.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import cached_property
 
 import sqlglot
 from sqlglot import exp
@@ -31,7 +32,7 @@ from kpiframe.platform import Select
 #: A SQL expression: text in the helper's dialect, or a tree (from `recode`, say).
 SQL = str | exp.Expr
 
-__all__ = ["SQL", "conform_fields", "conform_posts_to_days", "recode"]
+__all__ = ["SQL", "BuiltSelect", "conform_fields", "conform_posts_to_days", "recode"]
 
 
 def _parse(sql: SQL, dialect: str) -> exp.Expr:
@@ -46,7 +47,7 @@ def _column(name: str, table: str | None = None) -> exp.Column:
 
 
 def _table(name: str, alias: str) -> exp.Expr:
-    return exp.alias_(exp.to_table(name), alias, table=True)
+    return exp.alias_(exp.to_table(name), alias, table=True, copy=False)
 
 
 def _fields(source: str) -> list[str]:
@@ -61,8 +62,20 @@ def _check(source: str, names: Iterable[str], what: str) -> None:
         raise ValueError(f"{what}: {source} has no field(s) {', '.join(unknown)}")
 
 
-def _select(tree: exp.Expr, dialect: str) -> Select:
-    return Select(tree.sql(dialect=dialect, pretty=True), dialect=dialect)
+class BuiltSelect(Select):
+    """A `Select` whose SQL a helper generates from a sqlglot tree when it is first read.
+
+    Every plugin is imported on every run, most runs read no conform query, and building
+    one costs a few milliseconds: loading a plugin should not pay for it."""
+
+    def __init__(self, build: Callable[[], exp.Expr], dialect: str = "duckdb") -> None:
+        object.__setattr__(self, "dialect", dialect)
+        object.__setattr__(self, "_build", build)
+
+    @cached_property
+    def sql(self) -> str:  # type: ignore[override]  # a field in Select, generated here
+        tree: exp.Expr = self._build()  # type: ignore[attr-defined]
+        return tree.sql(dialect=self.dialect, pretty=True)
 
 
 def recode(value: SQL, mapping: Mapping[str, str], *, default: SQL | None = None,
@@ -85,17 +98,22 @@ def conform_fields(source: str, *steps: Mapping[str, SQL], dialect: str = "duckd
     value an earlier one recoded. Fields no step names pass through unchanged.
     """
     fields = _fields(source)
-    rows: exp.Expr = _table(source, "c")
-    for number, step in enumerate(steps or ({},), 1):
+    for number, step in enumerate(steps, 1):
         _check(source, step, f"conform step {number}")
-        rows = exp.select(*(
-            exp.alias_(_parse(step[f], dialect), f, quoted=True) if f in step
-            else _column(f, "c")
-            for f in fields
-        )).from_(rows)
-        if number < len(steps):
-            rows = exp.Subquery(this=rows, alias=exp.TableAlias(this=exp.to_identifier("c")))
-    return _select(rows, dialect)
+
+    def build() -> exp.Expr:
+        rows: exp.Expr = _table(source, "c")
+        for number, step in enumerate(steps or ({},), 1):
+            rows = exp.select(*(
+                exp.alias_(_parse(step[f], dialect), f, quoted=True, copy=False) if f in step
+                else _column(f, "c")
+                for f in fields
+            )).from_(rows, copy=False)
+            if number < len(steps):
+                rows = exp.Subquery(this=rows, alias=exp.TableAlias(this=exp.to_identifier("c")))
+        return rows
+
+    return BuiltSelect(build, dialect)
 
 
 def conform_posts_to_days(
@@ -135,20 +153,24 @@ def conform_posts_to_days(
     clash = set(totals) & (set(posts) | set(taken)) | set(posts) & set(taken)
     if clash:
         raise ValueError(f"conform_posts_to_days: {', '.join(sorted(clash))} given twice")
-    condition = _parse(where, dialect) if where is not None else None
+
+    def condition() -> exp.Expr | None:
+        return _parse(where, dialect) if where is not None else None
 
     def day_value(name: str) -> exp.Expr:
         return _parse(daily[name], dialect) if name in daily else _column(name, "d")
 
-    days = (
-        exp.select(
-            _column("post_id", "d"),
-            exp.alias_(exp.Min(this=_column("date", "d")), "first_day"),
-            *(exp.alias_(exp.Sum(this=day_value(t)), t, quoted=True) for t in totals),
+    def days() -> exp.Expr:
+        return (
+            exp.select(
+                _column("post_id", "d"),
+                exp.alias_(exp.Min(this=_column("date", "d")), "first_day", copy=False),
+                *(exp.alias_(exp.Sum(this=day_value(t)), t, quoted=True, copy=False)
+                  for t in totals),
+            )
+            .from_(_table("post_daily", "d"), copy=False)
+            .group_by(_column("post_id", "d"), copy=False)
         )
-        .from_(_table("post_daily", "d"))
-        .group_by(_column("post_id", "d"))
-    )
 
     def post_value(name: str) -> exp.Expr:
         if name in posts:
@@ -157,24 +179,32 @@ def conform_posts_to_days(
             return _parse(taken[name], dialect)
         return _column(name, "d" if name in totals else "p")
 
-    posts_query = (
-        exp.select(*(exp.alias_(post_value(f), f, quoted=True) for f in _fields("posts")))
-        .from_(_table("posts", "p"))
-        .join(exp.Subquery(this=days, alias=exp.TableAlias(this=exp.to_identifier("d"))),
-              on=exp.EQ(this=_column("post_id", "d"), expression=_column("post_id", "p")),
-              join_type="left" if posts_without_days else "inner")
-    )
+    def posts_query() -> exp.Expr:
+        query = (
+            exp.select(*(exp.alias_(post_value(f), f, quoted=True, copy=False)
+                         for f in _fields("posts")))
+            .from_(_table("posts", "p"), copy=False)
+            .join(exp.Subquery(this=days(), alias=exp.TableAlias(this=exp.to_identifier("d"))),
+                  on=exp.EQ(this=_column("post_id", "d"), expression=_column("post_id", "p")),
+                  join_type="left" if posts_without_days else "inner", copy=False)
+        )
+        kept = condition()
+        return query if kept is None else query.where(kept, copy=False)
 
     def daily_value(name: str) -> exp.Expr:
         return _parse(taken[name], dialect) if name in taken else day_value(name)
 
-    daily_query = (
-        exp.select(*(exp.alias_(daily_value(f), f, quoted=True) for f in _fields("post_daily")))
-        .from_(_table("post_daily", "d"))
-        .join(_table("posts", "p"),
-              on=exp.EQ(this=_column("post_id", "p"), expression=_column("post_id", "d")))
-    )
-    if condition is not None:
-        posts_query = posts_query.where(condition.copy())
-        daily_query = daily_query.where(condition.copy())
-    return {"posts": _select(posts_query, dialect), "post_daily": _select(daily_query, dialect)}
+    def daily_query() -> exp.Expr:
+        query = (
+            exp.select(*(exp.alias_(daily_value(f), f, quoted=True, copy=False)
+                         for f in _fields("post_daily")))
+            .from_(_table("post_daily", "d"), copy=False)
+            .join(_table("posts", "p"),
+                  on=exp.EQ(this=_column("post_id", "p"), expression=_column("post_id", "d")),
+                  copy=False)
+        )
+        kept = condition()
+        return query if kept is None else query.where(kept, copy=False)
+
+    return {"posts": BuiltSelect(posts_query, dialect),
+            "post_daily": BuiltSelect(daily_query, dialect)}
