@@ -315,13 +315,13 @@ class Catalog:
 
 
 def _dialect(name: str) -> str:
-    from sqlglot.dialects.dialect import Dialect
+    from kpiframe.dialect_names import dialect_names, is_dialect
 
-    known = [d for d in Dialect.classes if d]
-    if name not in known:
+    if not is_dialect(name):
+        known = dialect_names()
         raise KpiframeError(Problem(
             "unknown-dialect", f"sqlglot has no dialect '{name}'",
-            hint=did_you_mean(name, known) or "dialects: " + ", ".join(sorted(known))))
+            hint=did_you_mean(name, known) or "dialects: " + ", ".join(known)))
     return name
 
 
