@@ -430,13 +430,59 @@ def row_expr(text: str, fields: Collection[str] | Mapping[str, Any] | None = Non
     return _row_expr(text, types, what, want)
 
 
+_KPI_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
+
+
+def _quote_names(text: str) -> tuple[str, list[tuple[int, int]]]:
+    """A derived expression names KPIs, and a KPI may be called `call` or `order`: SQL
+    keywords that would parse as something else. Every bare word that is not a function
+    call is quoted before parsing. Returns the new text and (new offset, shift) pairs to
+    map positions back to what the user wrote."""
+    tokens = _tokens(text)
+    out: list[str] = []
+    shifts: list[tuple[int, int]] = []
+    last = 0
+    shift = 0
+    for index, token in enumerate(tokens):
+        following = tokens[index + 1] if index + 1 < len(tokens) else None
+        is_call = following is not None and following.token_type == TokenType.L_PAREN
+        raw = text[token.start : token.end + 1]
+        if is_call or token.token_type in (TokenType.IDENTIFIER, TokenType.STRING,
+                                           TokenType.NUMBER) or not _KPI_NAME.match(raw):
+            continue
+        out.append(text[last : token.start])
+        out.append(f'"{raw.lower()}"')
+        last = token.end + 1
+        shifts.append((token.start + shift, shift))
+        shift += 2
+        shifts.append((token.end + 1 + shift, shift))
+    out.append(text[last:])
+    return "".join(out), shifts
+
+
+def _back(offset: int, shifts: list[tuple[int, int]]) -> int:
+    """An offset in the quoted text, as an offset in the text the user wrote."""
+    moved = 0
+    for start, shift in shifts:
+        if offset >= start:
+            moved = shift
+    return max(offset - moved, 0)
+
+
 @lru_cache(maxsize=65536)
 def _kpi_expr(text: str) -> Expr:
     _limits(text)
-    tree = _parse(text).copy()
-    names = _check(text, tree, _DERIVED_NODES, DERIVED_FUNCTIONS, None, "KPI", _DERIVED_HINT)
-    built, kind = _build(text, tree, _AnyName(), "KPI", ("number",), safe_division=False)
-    return Expr(text, built, names, kind, _offsets(tree))
+    quoted, shifts = _quote_names(text)
+    try:
+        tree = _parse(quoted).copy()
+        names = _check(quoted, tree, _DERIVED_NODES, DERIVED_FUNCTIONS, None, "KPI",
+                       _DERIVED_HINT)
+        built, kind = _build(quoted, tree, _AnyName(), "KPI", ("number",), safe_division=False)
+    except ExprError as error:
+        raise ExprError(error.rule, error.message, _back(error.offset, shifts),
+                        error.hint) from None
+    offsets = {name: _back(at, shifts) for name, at in _offsets(tree).items()}
+    return Expr(text, built, names, kind, offsets)
 
 
 def wanted(key: str, agg: str | None = None) -> tuple[Type, ...] | None:

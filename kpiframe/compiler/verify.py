@@ -33,8 +33,8 @@ _FORBIDDEN: tuple[type[exp.Expr], ...] = (
 TableName = tuple[str, str]
 
 #: dialects whose parser reads another language (DAX, PRQL) while their generator prints
-#: SQL (PRQL's with backquoted names): their output is read back as such SQL
-_READ_AS = {"dax": "", "prql": "spark"}
+#: SQL (PRQL's with backquoted names and doubled quotes): their output is read back as such
+_READ_AS = {"dax": "", "prql": "sqlite"}
 
 
 def _name(table: exp.Table) -> TableName:

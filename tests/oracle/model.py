@@ -214,6 +214,8 @@ KPIS: dict[str, Kpi] = {
     "post_likes": Simple("posts", "sum", _field("likes")),
     "post_reach": Simple("posts", "max", _field("reach")),
     "avg_like_rate": Ratio("post_likes", "post_reach", 100, average_over="post_id"),
+    "call": Derived(("likes",), lambda v: mul(v("likes"), 2)),
+    "select": Derived(("call", "likes"), lambda v: sub(v("call"), v("likes"))),
     "engagement_per_post": Derived(("engagement", "posts_published"),
                                    lambda v: sdiv(v("engagement"), v("posts_published"))),
     "likes_share": Derived(
