@@ -75,6 +75,47 @@ def sources_of(kpi: Kpi, catalog: Catalog) -> list[str]:
     return found
 
 
+def _needed(catalog: Catalog, names: Sequence[str]) -> tuple[list[Kpi], set[str]]:
+    """The KPIs of a request's closure that exist, dependencies first, and every name the
+    closure refers to, including names no valid KPI has (unknown, or broken in its file)."""
+    order: list[Kpi] = []
+    seen: set[str] = set()
+    for name in names:
+        if name in seen or name not in catalog.kpis:
+            continue
+        seen.add(name)
+        # depth first without recursion: a long chain of KPIs is not a RecursionError
+        stack = [(catalog.kpis[name], iter(catalog.kpis[name].refs))]
+        while stack:
+            kpi, refs = stack[-1]
+            ref = next(refs, None)
+            if ref is None:
+                stack.pop()
+                order.append(kpi)
+            elif ref not in seen:
+                seen.add(ref)
+                found = catalog.kpis.get(ref)
+                if found is not None:
+                    stack.append((found, iter(found.refs)))
+    return order, seen
+
+
+def _refuse_broken(catalog: Catalog, names: Sequence[str]) -> None:
+    """Refuse a request whose KPIs, or any KPI they are computed from, have an error: the
+    same located problems `validate` reports about them. Only the request's closure is
+    checked, so the cost follows the request, not the catalog, and a problem elsewhere
+    in the catalog (a cycle among other KPIs, say) does not stop it."""
+    from kpiframe import checks
+
+    for name in names:
+        catalog.get(name)  # a name the user typed that is no KPI: say so first
+    members, needed = _needed(catalog, names)
+    problems = [p for p in checks.run(catalog, only=[k.name for k in members]) if p.is_error]
+    problems.extend(p for p in catalog.load_problems if p.is_error and p.kpi in needed)
+    if problems:
+        raise KpiframeError(sorted(dict.fromkeys(problems), key=Problem.sort_key))
+
+
 def _date(value: dt.date | str | None, flag: str) -> dt.date | None:
     if value is None or isinstance(value, dt.date):
         return value
@@ -109,13 +150,8 @@ def make_request(
                 hint=did_you_mean(grain, GRAINS) or "grains: " + ", ".join(GRAINS),
             )
         )
-    from kpiframe import checks
-
+    _refuse_broken(catalog, names)
     members = closure(catalog, names)
-    problems = [p for p in checks.run(catalog, only={k.name for k in members}) if p.is_error]
-    problems.extend(p for p in catalog.load_problems if p.is_error and p.kpi in names)
-    if problems:
-        raise KpiframeError(problems)
     sources = [s for k in names for s in sources_of(catalog.get(k), catalog)]
     for kpi in members:
         if isinstance(kpi, Change) and grain is None:
