@@ -29,9 +29,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from catalog_10k import generate  # noqa: E402
+from catalog_10k import generate
 
-import kpiframe  # noqa: E402
+import kpiframe
 
 
 def _timed(action: Callable[[], object], repeat: int) -> list[float]:
