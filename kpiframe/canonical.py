@@ -18,6 +18,9 @@ Role = Literal["key", "time", "dimension", "metric", "attribute"]
 #: Interaction fields, the ones `weighted` KPIs may weigh (SPEC §3).
 INTERACTIONS: tuple[str, ...] = ("likes", "comments", "shares", "saves", "clicks")
 
+#: Ids that identify something only together with the platform.
+PER_PLATFORM_IDS: frozenset[str] = frozenset({"post_id", "account_id", "mention_id", "message_id"})
+
 #: Dimensions a query may group by (`--by`), wherever a source has them.
 DIMENSIONS: tuple[str, ...] = (
     "platform",
@@ -41,6 +44,12 @@ class Field:
     additive: bool = True
     #: True for end-of-period snapshots (followers): sum them over time and you multiply.
     snapshot: bool = False
+
+    @property
+    def per_platform(self) -> bool:
+        """An id that names something only on its own platform (post 123 on X is not post
+        123 on Facebook): counting distinct values counts (platform, id) pairs."""
+        return self.name in PER_PLATFORM_IDS
 
     @property
     def interaction(self) -> bool:

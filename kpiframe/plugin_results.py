@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -21,6 +22,9 @@ from kpiframe.problems import Problem
 
 class BadResult(Exception):
     """A hook returned something kpiframe cannot use."""
+
+
+PLATFORM_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 
 def as_list(result: Any) -> list[Any]:
@@ -78,6 +82,10 @@ def platform(item: Any) -> Platform:
         raise BadResult(f"returned {_kind(item)}, not a Platform")
     if not isinstance(item.name, str) or not item.name.strip():
         raise BadResult(f"platform name must be a non-empty string, not {_short(item.name)}")
+    if not PLATFORM_NAME.match(item.name):
+        # names go into kpiframe.yaml keys, schema names and (platform, id) identities
+        raise BadResult(f"platform name '{_short(item.name)}' must be lower-case letters, "
+                        "digits and '_', starting with a letter")
     if isinstance(item.layouts, (str, bytes)) or not isinstance(item.layouts, Iterable):
         raise BadResult(f"platform '{item.name}': layouts must be a list of Layout")
     layouts = list(item.layouts)

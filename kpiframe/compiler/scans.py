@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from sqlglot import exp
 
+from kpiframe import canonical
 from kpiframe.compiler import dates
 from kpiframe.compiler.calendar import Calendar
 from kpiframe.compiler.sources import quoted, source_relation
@@ -255,7 +256,8 @@ class Scans(Calendar):
             )
         assert value is not None
         if m.agg == "count_distinct":
-            return exp.Count(this=exp.Distinct(expressions=[when(value, condition)]))
+            return exp.Count(
+                this=exp.Distinct(expressions=[when(self.identity(m, value), condition)]))
         if m.agg == "last":
             latest = "_lt_" + name
             windows.append(
@@ -277,6 +279,24 @@ class Scans(Calendar):
             "max": exp.Max,
         }
         return functions[m.agg](this=when(value, condition))
+
+    def identity(self, m: Measure, value: exp.Expr) -> exp.Expr:
+        """What count_distinct counts. An id that means something only on its platform
+        (post_id, account_id...) counts (platform, id) pairs, as `last` and `average_over`
+        treat entities: the same id on two platforms is two posts. The pair is written as
+        `platform:id` (platform names never hold ':'); a NULL id stays NULL."""
+        source = canonical.SOURCES[getattr(m.kpi, "source")]
+        if not isinstance(value, exp.Column) or not source.fields[value.name].per_platform:
+            return value
+        text = exp.DataType.build("TEXT")
+        pair = exp.DPipe(
+            this=exp.DPipe(this=exp.cast(col("platform"), text), expression=exp.Literal.string(":"),
+                           safe=True),
+            expression=exp.cast(value, text),
+            safe=True,
+        )
+        return exp.Case().when(exp.Is(this=value.copy(), expression=exp.null()), exp.null(),
+                               copy=False).else_(pair, copy=False)
 
     def day_lower(self, scan: SourceScan) -> dt.date | None:
         """How far back daily inputs of cumulative KPIs over this source must reach."""

@@ -5,6 +5,7 @@ in the canonical layout, built to hit every edge the numbers can go wrong on.
 - zero denominators: post days with 0 impressions; a day whose followers are NULL;
 - NULL fields: metrics left NULL here and there, beta has no reach or saves at all;
 - snapshots: followers are end-of-day counts, and posts carry lifetime totals;
+- the same post ids on both platforms (p001 on alpha is not p001 on beta);
 - timestamps within minutes of midnight UTC, and data before the usual --from dates so
   that cumulative and change KPIs must look back.
 
@@ -43,7 +44,7 @@ def build(seed: int = 7) -> dict[str, dict[str, Rows]]:
                 day = day + dt.timedelta(days=12)
             minute = rng.choice([5, 30 * 60, 23 * 60 + 50, 12 * 60])
             published = dt.datetime.combine(day, dt.time()) + dt.timedelta(minutes=minute)
-            post_id = f"{platform[0]}{n:03d}"
+            post_id = f"p{n:03d}"
             post_type = rng.choice(["photo", "video", "text", None])
             totals = dict.fromkeys(("impressions", "reach", "video_views", "likes", "comments",
                                     "shares", "saves", "clicks"), 0)

@@ -195,7 +195,10 @@ KPIS: dict[str, Kpi] = {
                                     else r["likes"] % r["impressions"]),
     "max_post_likes": Simple("posts", "max", _field("likes")),
     "min_daily_clicks": Simple("post_daily", "min", _field("clicks")),
-    "active_posts": Simple("post_daily", "count_distinct", _field("post_id")),
+    # a post is (platform, post_id): the same id on two platforms is two posts
+    "active_posts": Simple("post_daily", "count_distinct",
+                           lambda r: None if r["post_id"] is None
+                           else (r["platform"], r["post_id"])),
     "video_likes": Simple("post_daily", "sum",
                           lambda r: r["likes"] if r["post_type"] == "video" else 0,
                           filter=lambda r: r["post_type"] is not None),
