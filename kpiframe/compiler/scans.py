@@ -285,7 +285,7 @@ class Scans(Calendar):
         (post_id, account_id...) counts (platform, id) pairs, as `last` and `average_over`
         treat entities: the same id on two platforms is two posts. The pair is written as
         `platform:id` (platform names never hold ':'); a NULL id stays NULL."""
-        source = canonical.SOURCES[getattr(m.kpi, "source")]
+        source = canonical.SOURCES[m.kpi.source]
         if not isinstance(value, exp.Column) or not source.fields[value.name].per_platform:
             return value
         text = exp.DataType.build("TEXT")
