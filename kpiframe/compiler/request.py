@@ -81,9 +81,11 @@ def _needed(catalog: Catalog, names: Sequence[str]) -> tuple[list[Kpi], set[str]
     order: list[Kpi] = []
     seen: set[str] = set()
     for name in names:
-        if name in seen or name not in catalog.kpis:
+        if name in seen:
             continue
         seen.add(name)
+        if name not in catalog.kpis:
+            continue
         # depth first without recursion: a long chain of KPIs is not a RecursionError
         stack = [(catalog.kpis[name], iter(catalog.kpis[name].refs))]
         while stack:
@@ -108,7 +110,8 @@ def _refuse_broken(catalog: Catalog, names: Sequence[str]) -> None:
     from kpiframe import checks
 
     for name in names:
-        catalog.get(name)  # a name the user typed that is no KPI: say so first
+        if name not in catalog.broken:
+            catalog.get(name)  # a name the user typed that is no KPI: say so first
     members, needed = _needed(catalog, names)
     problems = [p for p in checks.run(catalog, only=[k.name for k in members]) if p.is_error]
     problems.extend(p for p in catalog.load_problems if p.is_error and p.kpi in needed)
