@@ -112,6 +112,9 @@ def normalise(value: Any, kind: str) -> Any:
         return value
     if kind == "boolean":
         return bool(value)
+    if kind == "decimal" and isinstance(value, float):
+        # an engine without exact decimals summed floats: 0.31000000000000005 is 0.31
+        return round(value, 10)
     if kind in ("number", "integer", "decimal"):
         if isinstance(value, bool):
             return int(value)

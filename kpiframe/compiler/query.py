@@ -40,7 +40,7 @@ from kpiframe.definitions import (
     Simple,
     Weighted,
 )
-from kpiframe.expressions import kpi_expr
+from kpiframe.expressions import kpi_expr, row_expr
 
 if TYPE_CHECKING:
     from kpiframe.catalog import Catalog
@@ -392,6 +392,17 @@ class Compiled:
         return sql
 
 
+def value_kind(kpi: Kpi) -> str:
+    """`decimal` for a sum, min, max or last of a decimal field (money), which engines
+    without exact decimals (SQLite) give as a float to round; `number` otherwise."""
+    if isinstance(kpi, Simple) and kpi.agg in ("sum", "min", "max", "last") and kpi.expr:
+        source = canonical.SOURCES[kpi.source]
+        names = row_expr(kpi.expr, source.fields).names  # checked when the request was made
+        if names and all(source.fields[n].type == "decimal" for n in names):
+            return "decimal"
+    return "number"
+
+
 def compile_query(catalog: Catalog, request: Request, dialect: str) -> Compiled:
     builder = Builder(catalog, request, dialect)
     tree = builder.build()
@@ -401,7 +412,7 @@ def compile_query(catalog: Catalog, request: Request, dialect: str) -> Compiled:
     for dim in request.by:
         field_type = next(s.fields[dim].type for s in canonical.SOURCES.values() if dim in s.fields)
         columns.append((dim, field_type))
-    columns.extend((name, "number") for name in request.kpis)
+    columns.extend((name, value_kind(builder.kpis[name])) for name in request.kpis)
     known: dict[str, dt.date | None] = {"spine_lo": None, "hi": None}
     if builder.spine_cap is not None and request.start is not None:
         known["spine_lo"] = builder.spine_lo()

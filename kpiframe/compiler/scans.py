@@ -16,6 +16,9 @@ from kpiframe.compiler.state import Measure, SourceScan, col, conjoin, number
 from kpiframe.definitions import Simple, Weighted
 from kpiframe.expressions import row_expr, wanted
 
+#: the type weighted terms are computed in
+WEIGHTED = exp.DataType.build("DECIMAL(38, 6)")
+
 
 class Scans(Calendar):
     """agg_<source> and day_<source>: the only CTEs that read platform tables."""
@@ -76,7 +79,10 @@ class Scans(Calendar):
                 if weight == 0:
                     continue
                 scan.fields.add(name)
-                term: exp.Expr = exp.Coalesce(this=col(name), expressions=[exp.Literal.number(0)])
+                # DECIMAL: weight * count must widen as a plain sum does (3 * 2^62
+                # overflowed 64 bits), and a weight of 0.5 must stay exact
+                term: exp.Expr = exp.Coalesce(
+                    this=exp.cast(col(name), WEIGHTED), expressions=[exp.Literal.number(0)])
                 if weight != 1:
                     term = exp.Mul(this=number(weight), expression=term)
                 parts.append(term)

@@ -19,13 +19,14 @@ from kpiframe.compiler import dates
 from kpiframe.platform import Select, Table
 
 #: canonical type -> SQL type of the column in a source relation
-SQL_TYPES = {
-    "text": exp.DataType.Type.TEXT,
-    "integer": exp.DataType.Type.BIGINT,
-    "decimal": exp.DataType.Type.DOUBLE,
-    "boolean": exp.DataType.Type.BOOLEAN,
-    "date": exp.DataType.Type.DATE,
-    "timestamp": exp.DataType.Type.TIMESTAMP,
+SQL_TYPES: dict[str, exp.DataType] = {
+    "text": exp.DataType.build("TEXT"),
+    "integer": exp.DataType.build("BIGINT"),
+    # money stays exact: DOUBLE turned 0.1 + 0.21 into 0.31000000000000005
+    "decimal": exp.DataType.build("DECIMAL(38, 10)"),
+    "boolean": exp.DataType.build("BOOLEAN"),
+    "date": exp.DataType.build("DATE"),
+    "timestamp": exp.DataType.build("TIMESTAMP"),
 }
 
 

@@ -14,7 +14,7 @@ from kpiframe.problems import KpiframeError, Problem
 TYPES = {
     "text": "TEXT",
     "integer": "BIGINT",
-    "decimal": "DOUBLE",
+    "decimal": "DECIMAL(38, 10)",  # money: exact, as warehouses keep it
     "double": "DOUBLE",
     "boolean": "BOOLEAN",
     "date": "DATE",

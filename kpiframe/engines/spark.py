@@ -63,7 +63,11 @@ class SparkConnection:
             for n, k in columns
         )
         self.ensure_schema(schema)
-        frame = self.spark.createDataFrame([tuple(r) for r in rows], schema=ddl)
+        # Spark's DECIMAL columns take Decimal values only: floats are converted exactly as
+        # they print (0.31, not 0.310000000000000053...)
+        exact = [i for i, (_, kind) in enumerate(columns) if kind == "decimal"]
+        data = [tuple(_decimal(v) if i in exact else v for i, v in enumerate(r)) for r in rows]
+        frame = self.spark.createDataFrame(data, schema=ddl)
         target = exp.Table(this=exp.to_identifier(table, quoted=True),
                            db=exp.to_identifier(schema, quoted=True))
         frame.write.mode("overwrite").saveAsTable(target.sql(dialect="spark"))
@@ -77,3 +81,9 @@ class SparkConnection:
         if not self.spark.catalog.tableExists(table, schema):
             return None
         return frozenset(c.name for c in self.spark.catalog.listColumns(table, schema))
+
+
+def _decimal(value: Any) -> Any:
+    from decimal import Decimal
+
+    return Decimal(repr(value)) if isinstance(value, float) else value

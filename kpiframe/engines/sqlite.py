@@ -10,6 +10,8 @@ opens files read-only and never creates one; only kpiframe's own writers
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import os
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -231,4 +233,6 @@ def _value(value: Any, kind: str) -> Any:
         return str(value)
     if kind == "boolean":
         return int(bool(value))
+    if isinstance(value, Decimal):  # SQLite keeps decimals as REAL; sqlite3 cannot bind one
+        return float(value)
     return value

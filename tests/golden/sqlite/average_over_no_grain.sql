@@ -30,9 +30,9 @@ WITH "agg_posts" AS (
     SUM(
       CASE
         WHEN "platform" = 'alpha'
-        THEN COALESCE("likes", 0) + 2 * COALESCE("comments", 0) + 3 * COALESCE("shares", 0) + 2 * COALESCE("saves", 0) + 0.5 * COALESCE("clicks", 0)
+        THEN COALESCE(CAST("likes" AS REAL(38, 6)), 0) + 2 * COALESCE(CAST("comments" AS REAL(38, 6)), 0) + 3 * COALESCE(CAST("shares" AS REAL(38, 6)), 0) + 2 * COALESCE(CAST("saves" AS REAL(38, 6)), 0) + 0.5 * COALESCE(CAST("clicks" AS REAL(38, 6)), 0)
         WHEN "platform" = 'beta'
-        THEN COALESCE("likes", 0) + 3 * COALESCE("comments", 0) + 5 * COALESCE("shares", 0) + COALESCE("saves", 0) + COALESCE("clicks", 0)
+        THEN COALESCE(CAST("likes" AS REAL(38, 6)), 0) + 3 * COALESCE(CAST("comments" AS REAL(38, 6)), 0) + 5 * COALESCE(CAST("shares" AS REAL(38, 6)), 0) + COALESCE(CAST("saves" AS REAL(38, 6)), 0) + COALESCE(CAST("clicks" AS REAL(38, 6)), 0)
       END
     ) AS "m_engagement"
   FROM (
