@@ -143,6 +143,13 @@ def check(catalog: Catalog) -> list[Problem]:
     return problems
 
 
+def own_problems(catalog: Catalog) -> set[Problem]:
+    """Problems that belong to one test alone (its `query.where`): `kpiframe test` reports
+    them as that test's error and runs the others, where a broken KPI stops every test."""
+    return {p for test in collect(catalog)
+            for p in _where_problems(catalog, test, f"test '{test.name}'")}
+
+
 def _where_problems(catalog: Catalog, test: KpiTest, where: str) -> list[Problem]:
     """A test's `query.where` is checked like `--where`, located in the definition file, so
     `validate` fails on it rather than only `kpiframe test`."""
@@ -320,6 +327,10 @@ def run_one(catalog: Catalog, test: KpiTest, url: str) -> Outcome:
 
     started = time.perf_counter()
     outcome = Outcome(test)
+    refused = _where_problems(catalog, test, f"test '{test.name}'")
+    if refused:  # this test's own query is wrong: it errs, the others still run
+        outcome.error = refused
+        return outcome
     in_memory = url.rstrip("/") in ("duckdb:", "sqlite:")
     schemas = schemas_for(test, server=not in_memory)
     try:

@@ -10,11 +10,10 @@ opens files read-only and never creates one; only kpiframe's own writers
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import os
 import sqlite3
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
