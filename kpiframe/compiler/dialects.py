@@ -1,0 +1,228 @@
+"""What a user's row expression means, made the same on every engine: one adapter per dialect.
+
+A checked expression (kpiframe/exprbuild.py) is portable SQL by its shape, but two of the
+forms it allows compute different things on different engines:
+
+- `LIKE` ignores case on SQLite (for ASCII letters) and on no other engine; PostgreSQL and
+  Spark treat a backslash in the pattern as an escape character, DuckDB and SQLite do not.
+  kpiframe's `LIKE` is case-sensitive, `%` matches any run of characters, `_` exactly one,
+  and every other character (backslash included) only itself. `ILIKE` is the same without
+  regard to case.
+- `extract` is a syntax error on SQLite; Spark's day of week counts from 1 = Sunday where
+  PostgreSQL and DuckDB count from 0; PostgreSQL refuses hour, minute or second of a DATE
+  and returns seconds with their fraction, as Spark does. kpiframe's `extract` gives whole
+  numbers: `dow` 0 = Sunday, `week` the ISO week (1-53, weeks start on Monday), `second`
+  the whole seconds, and hour, minute and second of a DATE are 0.
+
+The differences are kept as sqlglot keeps its own: in one class per dialect, overriding the
+portable behaviour of `RowDialect`, never as `if dialect == ...` branches in the compiler.
+`adapt_row_expr` is the one entry point; the compiler calls it where a row expression
+(a KPI's `filter` or `expr`, a request's `--where`) is copied into a scan.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from sqlglot import exp
+
+from kpiframe.exprbuild import DATE_PARTS
+
+#: date parts that need a time of day: a DATE's are 0
+TIME_PARTS = frozenset({"hour", "minute", "second"})
+
+_INT = exp.DataType.Type.BIGINT
+
+
+def _int(value: exp.Expr) -> exp.Expr:
+    return exp.cast(value, _INT)
+
+
+class RowDialect:
+    """The portable behaviour, as ANSI SQL and PostgreSQL define it: `EXTRACT` with its
+    result made a whole number, and `LIKE`/`ILIKE` printed as written after the pattern's
+    default escape character (if this engine has one) is made to match itself."""
+
+    #: the dialect names this adapter serves (sqlglot's names)
+    names: ClassVar[tuple[str, ...]] = ()
+    #: the character LIKE treats as an escape when the SQL names none (None: no such one)
+    like_escape: ClassVar[str | None] = "\\"
+
+    # -- extract ---------------------------------------------------------------------------
+
+    def extract(self, part: str, value: exp.Expr) -> exp.Expr:
+        """`part` of `value` (a DATE or TIMESTAMP) as a whole number."""
+        if part in TIME_PARTS:
+            value = exp.cast(value, exp.DataType.Type.TIMESTAMP)  # a DATE is its midnight
+        native: exp.Expr = exp.Extract(this=exp.var(part.upper()), expression=value)
+        if part == "second":
+            native = exp.Floor(this=native)  # whole seconds, as DuckDB gives them
+        return _int(native)
+
+    # -- LIKE / ILIKE ------------------------------------------------------------------------
+
+    def like(self, node: exp.Like) -> exp.Expr:
+        return exp.Like(this=node.this, expression=self.literal_pattern(node.expression))
+
+    def ilike(self, node: exp.ILike) -> exp.Expr:
+        return exp.ILike(this=node.this, expression=self.literal_pattern(node.expression))
+
+    def literal_pattern(self, pattern: exp.Expr) -> exp.Expr:
+        """The pattern with this engine's default escape character made to match itself:
+        doubled in a string literal, by REPLACE for any other expression."""
+        escape = self.like_escape
+        if escape is None:
+            return pattern
+        if isinstance(pattern, exp.Literal) and pattern.is_string:
+            return exp.Literal.string(str(pattern.this).replace(escape, escape * 2))
+        if isinstance(pattern, exp.Null):
+            return pattern
+        return replace(pattern, escape, escape * 2)
+
+    # -- the walk ------------------------------------------------------------------------------
+
+    def adapt(self, node: exp.Expr) -> exp.Expr:
+        """One node whose children are already adapted."""
+        if isinstance(node, exp.Extract) and isinstance(node.this, exp.Var):
+            part = node.this.name.lower()
+            if part in DATE_PARTS:
+                return self.extract(part, node.expression)
+        if isinstance(node, exp.Like):
+            return self.like(node)
+        if isinstance(node, exp.ILike):
+            return self.ilike(node)
+        return node
+
+
+def replace(text: exp.Expr, old: str, new: str) -> exp.Expr:
+    """SQL `REPLACE(text, old, new)`: every engine kpiframe runs on has it by this name."""
+    return exp.Anonymous(this="REPLACE", expressions=[
+        text, exp.Literal.string(old), exp.Literal.string(new)])
+
+
+class DuckDB(RowDialect):
+    """DuckDB's `EXTRACT` already gives whole numbers (seconds without their fraction),
+    0 for a DATE's time parts and 0 = Sunday; its LIKE has no default escape."""
+
+    names = ("duckdb",)
+    like_escape = None
+
+    def extract(self, part: str, value: exp.Expr) -> exp.Expr:
+        return exp.Extract(this=exp.var(part.upper()), expression=value)
+
+
+class Postgres(RowDialect):
+    """PostgreSQL is the portable behaviour: a backslash escapes in LIKE, `EXTRACT` returns
+    NUMERIC and refuses a DATE's time parts."""
+
+    names = ("postgres",)
+
+
+class Spark(RowDialect):
+    """Spark counts the day of week from 1 = Sunday; otherwise as PostgreSQL (a backslash
+    escapes in LIKE; seconds come with their fraction)."""
+
+    names = ("spark", "spark2", "databricks")
+
+    def extract(self, part: str, value: exp.Expr) -> exp.Expr:
+        if part == "dow":
+            return exp.Sub(this=super().extract(part, value), expression=exp.Literal.number(1))
+        return super().extract(part, value)
+
+
+#: SQLite strftime formats of the parts that are one directly
+_STRFTIME = {"year": "%Y", "month": "%m", "day": "%d", "dow": "%w", "doy": "%j",
+             "hour": "%H", "minute": "%M", "second": "%S"}
+
+
+class SQLite(RowDialect):
+    """SQLite has no `EXTRACT` (dates are ISO text read by `strftime`) and its LIKE ignores
+    the case of ASCII letters; GLOB is its case-sensitive match, with `*`, `?` and `[...]`
+    for wildcards. `ILIKE` needs nothing: sqlglot prints `LOWER(x) LIKE LOWER(p)`, and
+    SQLite's LIKE has no escape character."""
+
+    names = ("sqlite",)
+    like_escape = None
+
+    def extract(self, part: str, value: exp.Expr) -> exp.Expr:
+        if part == "quarter":
+            month = self.extract("month", value)
+            return _int_div(exp.Paren(this=exp.Add(this=month, expression=exp.Literal.number(2))),
+                            3)
+        if part == "week":
+            # ISO: the week of the year its Thursday falls in (this SQLite may lack %V)
+            thursday = exp.Anonymous(this="DATE", expressions=[
+                value, exp.Literal.string("-3 days"), exp.Literal.string("weekday 4")])
+            doy = _strftime("%j", thursday)
+            return exp.Add(
+                this=_int_div(exp.Paren(this=exp.Sub(this=doy, expression=exp.Literal.number(1))),
+                              7),
+                expression=exp.Literal.number(1))
+        return _strftime(_STRFTIME[part], value)
+
+    def like(self, node: exp.Like) -> exp.Expr:
+        return exp.Glob(this=node.this, expression=glob_pattern(node.expression))
+
+
+def _int_div(numerator: exp.Expr, denominator: int) -> exp.Expr:
+    """Integer division of a whole number (`typed`: sqlglot prints SQLite's plain `/`)."""
+    return exp.Div(this=numerator, expression=exp.Literal.number(denominator), typed=True)
+
+
+def _strftime(fmt: str, value: exp.Expr) -> exp.Expr:
+    return _int(exp.Anonymous(this="STRFTIME", expressions=[exp.Literal.string(fmt), value]))
+
+
+#: a LIKE pattern's characters -> GLOB's, in an order that leaves what it wrote untouched:
+#: GLOB's own wildcards first become bracketed literals, then LIKE's become GLOB's
+_GLOB_STEPS = (("[", "[[]"), ("*", "[*]"), ("?", "[?]"), ("%", "*"), ("_", "?"))
+
+
+def glob_pattern(pattern: exp.Expr) -> exp.Expr:
+    """A LIKE pattern as the GLOB pattern that matches the same strings, case-sensitively:
+    translated now when it is a string literal, by nested REPLACE in SQL otherwise."""
+    if isinstance(pattern, exp.Literal) and pattern.is_string:
+        text = str(pattern.this)
+        return exp.Literal.string("".join(_glob_char(c) for c in text))
+    if isinstance(pattern, exp.Null):
+        return pattern
+    for old, new in _GLOB_STEPS:
+        pattern = replace(pattern, old, new)
+    return pattern
+
+
+def _glob_char(char: str) -> str:
+    return {"[": "[[]", "*": "[*]", "?": "[?]", "%": "*", "_": "?"}.get(char, char)
+
+
+_ADAPTERS: dict[str, RowDialect] = {
+    name: cls() for cls in (DuckDB, Postgres, Spark, SQLite) for name in cls.names
+}
+_PORTABLE = RowDialect()
+
+
+def adapter(dialect: str) -> RowDialect:
+    """The adapter of a sqlglot dialect name; the portable one for a dialect without its own."""
+    return _ADAPTERS.get(dialect, _PORTABLE)
+
+
+def adapt_row_expr(tree: exp.Expr, dialect: str) -> exp.Expr:
+    """A rebuilt row expression as `dialect` computes it the way every engine does.
+
+    `tree` is not changed: a tree with nothing to adapt comes back as it is, any other as an
+    adapted copy. Children are adapted before their parent (an `extract` inside a LIKE's
+    operand is rewritten too)."""
+    if tree.find(exp.Extract, exp.Like, exp.ILike) is None:
+        return tree
+    rules = adapter(dialect)
+    root = tree.copy()
+    # reversed pre-order: every node comes after all of its descendants
+    for node in reversed(list(root.walk(bfs=False))):
+        adapted = rules.adapt(node)
+        if adapted is node:
+            continue
+        if node is root:
+            root = adapted
+        else:
+            node.replace(adapted)
+    return root
