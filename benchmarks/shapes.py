@@ -17,14 +17,16 @@ same connection, interleaved (the order alternates every round), after one warm-
 each, --repeat times; the script prints the medians and their ratio, and fails loudly if
 the two return different rows.
 
-Peak memory (DuckDB only): each query runs once in a fresh Python process that opens the
-database read-only; the figure is that process's peak resident set size
-(`getrusage(RUSAGE_SELF).ru_maxrss`) after the query minus the same process's peak just
-before it. A fresh process, because a peak never goes down: in this process the first
-query's peak would hide every later one. Resident size rather than DuckDB's own buffer
-accounting, because the window sorts and hash tables that make the difference between the
-shapes are not all counted by the buffer manager, and the resident size is what a user's
-machine pays. Both queries read the same columns, so the pages read count the same in both.
+Peak memory (DuckDB only, Linux): each query runs once in a fresh Python process that
+opens the database read-only; the figure is how far that process's peak resident size rose
+above its resident size just before the query (the peak, VmHWM, is reset to the current
+size through /proc/self/clear_refs first). A fresh process, because a peak never goes down:
+in one process the first query's peak would hide every later one. Not getrusage's
+ru_maxrss: Linux carries it over from the parent across fork and exec, so a child of a large
+process starts with its parent's peak. Resident size rather than DuckDB's own buffer
+accounting, because not every allocation of a window sort or hash table goes through the
+buffer manager, and the resident size is what the user's machine pays. Both queries read
+the same columns, so the pages read count the same in both.
 
 `--engine postgres` loads the DuckDB-built `post_daily` and `account_daily` rows into a
 throwaway PostgreSQL server (initdb/pg_ctl, as the `postgres` user when run as root) and
@@ -398,15 +400,26 @@ def compare(run: Run, ours: str, hand: str, repeat: int) -> tuple[float, float]:
 
 
 MEMORY_PROBE = """
-import resource, sys
+import sys
 import duckdb
+
+
+def status(field):
+    with open("/proc/self/status") as lines:
+        for line in lines:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise SystemExit("no " + field + " in /proc/self/status")
+
+
 con = duckdb.connect(sys.argv[1], read_only=True)
 con.execute("SET threads = " + sys.argv[2])
 sql = sys.stdin.read()
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+with open("/proc/self/clear_refs", "w") as clear:
+    clear.write("5")  # the peak (VmHWM) starts again from the current resident size
+before = status("VmRSS")
 con.execute(sql).fetchall()
-after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(after - before)
+print(status("VmHWM") - before)
 """
 
 
@@ -416,7 +429,7 @@ def peak_memory_mib(db: Path, threads: int, sql: str) -> float:
                           input=sql, capture_output=True, text=True, check=False)
     if done.returncode:
         raise SystemExit(f"FAIL: the memory probe failed:\n{done.stderr}")
-    return int(done.stdout.strip()) / 1024  # ru_maxrss is in KiB on Linux
+    return int(done.stdout.strip()) / 1024  # /proc/self/status counts in KiB
 
 
 # --------------------------------------------------------------------------- data
