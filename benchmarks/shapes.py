@@ -618,6 +618,10 @@ def run_postgres(db: Path, catalog: Any, repeat: int, tmp: Path) -> None:
         load_postgres(duck, pg, platforms, tmp)
         duck.close()
         version = str(scalar(pg, "SHOW server_version"))
+        # the server's defaults, as a user would have them: JIT compiles a query whose
+        # estimated cost is high, which can cost more than the query itself at this size
+        settings = ", ".join(f"{name} {scalar(pg, f'SHOW {name}')}"
+                             for name in ("jit", "work_mem", "max_parallel_workers_per_gather"))
 
         def run(sql: str) -> list[tuple[object, ...]]:
             rows = list(pg.execute(sql).fetchall())
@@ -628,7 +632,7 @@ def run_postgres(db: Path, catalog: Any, repeat: int, tmp: Path) -> None:
               f"in {time.perf_counter() - started:.1f} s; rows used: "
               f"{count_rows(run, platforms, 'post_daily'):,} post_daily, "
               f"{count_rows(run, platforms, 'account_daily'):,} account_daily; "
-              f"median of {repeat} runs after a warm-up, interleaved", flush=True)
+              f"median of {repeat} runs after a warm-up, interleaved; {settings}", flush=True)
         for shape in SHAPES:
             if not shape.postgres:
                 continue
