@@ -11,6 +11,7 @@ from sqlglot import exp
 from kpiframe import canonical
 from kpiframe.compiler import dates
 from kpiframe.compiler.calendar import Calendar
+from kpiframe.compiler.dialects import adapt_row_expr
 from kpiframe.compiler.sources import quoted, source_relation
 from kpiframe.compiler.state import Measure, SourceScan, col, conjoin, number
 from kpiframe.definitions import Simple, Weighted
@@ -30,7 +31,8 @@ class Scans(Calendar):
         fields = scan.source.fields
         condition = None
         if kpi.filter:
-            tree = row_expr(kpi.filter, fields, want=wanted("filter")).copy_tree()
+            tree = adapt_row_expr(row_expr(kpi.filter, fields, want=wanted("filter")).copy_tree(),
+                                  self.dialect)
             scan.fields.update(c.name for c in tree.find_all(exp.Column))
             condition = tree
         if kpi.platforms is not None:
@@ -49,7 +51,8 @@ class Scans(Calendar):
             agg = "sum"
         else:
             agg = kpi.agg
-            value = (row_expr(kpi.expr, fields, want=wanted("expr", agg)).copy_tree()
+            value = (adapt_row_expr(
+                row_expr(kpi.expr, fields, want=wanted("expr", agg)).copy_tree(), self.dialect)
                      if kpi.expr else None)
             if value is not None:
                 scan.fields.update(c.name for c in value.find_all(exp.Column))
@@ -150,7 +153,7 @@ class Scans(Calendar):
                 exp.LTE(this=day.copy(), expression=dates.literal(self.req.end, self.dialect))
             )
         if self.req.where is not None:
-            conditions.append(self.req.where.copy_tree())
+            conditions.append(adapt_row_expr(self.req.where.copy_tree(), self.dialect))
         condition = conjoin(*conditions)
         if condition is not None:
             query = query.where(condition, copy=False)

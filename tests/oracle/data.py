@@ -7,7 +7,10 @@ in the canonical layout, built to hit every edge the numbers can go wrong on.
 - snapshots: followers are end-of-day counts, and posts carry lifetime totals;
 - the same post ids on both platforms (p001 on alpha is not p001 on beta);
 - timestamps within minutes of midnight UTC, and data before the usual --from dates so
-  that cumulative and change KPIs must look back.
+  that cumulative and change KPIs must look back;
+- publication times with seconds and a fraction of one (extract(second) is whole seconds);
+- post ids in both cases and with the characters LIKE patterns can mistake for wildcards
+  (`%`, `_`, GLOB's `[`, `*`, `?`, and a backslash, an escape on some engines).
 
 Deterministic: the same rows every run.
 """
@@ -30,6 +33,18 @@ def _days(first: dt.date, last: dt.date) -> list[dt.date]:
     return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
 
 
+#: post ids spelled to trip a LIKE that ignores case or reads its pattern's characters
+#: as another engine's wildcards or escapes
+ODD_POST_IDS = {6: "p[6]*?", 10: "p\\10%", 14: "p_14"}
+
+
+def _post_id(n: int) -> str:
+    """Mostly `p007`; every fourth from 1 upper-case (`P005`); a few odd ones."""
+    if n in ODD_POST_IDS:
+        return ODD_POST_IDS[n]
+    return f"{'P' if n % 4 == 1 else 'p'}{n:03d}"
+
+
 def build(seed: int = 7) -> dict[str, dict[str, Rows]]:
     """{platform: {source: rows}}; rows hold canonical fields, without `platform`."""
     rng = random.Random(seed)
@@ -43,8 +58,9 @@ def build(seed: int = 7) -> dict[str, dict[str, Rows]]:
             if day in QUIET:
                 day = day + dt.timedelta(days=12)
             minute = rng.choice([5, 30 * 60, 23 * 60 + 50, 12 * 60])
-            published = dt.datetime.combine(day, dt.time()) + dt.timedelta(minutes=minute)
-            post_id = f"p{n:03d}"
+            published = dt.datetime.combine(day, dt.time()) + dt.timedelta(
+                minutes=minute, seconds=n % 60, microseconds=n * 104729 % 1_000_000)
+            post_id = _post_id(n)
             post_type = rng.choice(["photo", "video", "text", None])
             totals = dict.fromkeys(("impressions", "reach", "video_views", "likes", "comments",
                                     "shares", "saves", "clicks"), 0)

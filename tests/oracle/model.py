@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 Row = dict[str, Any]
+#: the date parts extract accepts
+DATE_PARTS = ("year", "quarter", "month", "week", "day", "dow", "doy", "hour", "minute",
+              "second")
 Getter = Callable[[str], Any]
 
 TIME = {"posts": "published_at", "post_daily": "date", "account_daily": "date",
@@ -180,6 +184,39 @@ def _field(name: str) -> Callable[[Row], Any]:
     return lambda r: r[name]
 
 
+def like(value: str | None, pattern: str | None, ignore_case: bool = False) -> bool | None:
+    """SQL LIKE as kpiframe defines it: `%` any run of characters, `_` exactly one, every
+    other character itself (no escape character); ILIKE folds case first."""
+    if value is None or pattern is None:
+        return None
+    if ignore_case:
+        value, pattern = value.lower(), pattern.lower()
+    regex = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, value, flags=re.DOTALL) is not None
+
+
+def extract(part: str, value: dt.date | dt.datetime | None) -> int | None:
+    """A date part as a whole number: dow 0 = Sunday, week the ISO week, second without
+    its fraction, and a date's hour, minute and second 0."""
+    if value is None:
+        return None
+    moment = value if isinstance(value, dt.datetime) else dt.datetime.combine(value, dt.time())
+    return {
+        "year": moment.year, "quarter": (moment.month - 1) // 3 + 1, "month": moment.month,
+        "week": moment.isocalendar()[1], "day": moment.day, "dow": moment.isoweekday() % 7,
+        "doy": moment.timetuple().tm_yday, "hour": moment.hour, "minute": moment.minute,
+        "second": moment.second,
+    }[part]
+
+
+def _extract(part: str, name: str) -> Callable[[Row], Any]:
+    return lambda r: extract(part, r[name])
+
+
+def _when(condition: bool | None, then: Any) -> Any:
+    return then if condition else None
+
+
 KPIS: dict[str, Kpi] = {
     "posts_published": Simple("posts", "count"),
     "paid_posts": Simple("posts", "count", filter=lambda r: r["is_paid"]),
@@ -255,6 +292,24 @@ KPIS: dict[str, Kpi] = {
     "posts_change_2": Change("posts_published", 2, "difference"),
     "likes_all_time_change": Change("likes_all_time", 1, "difference"),
     "likes_change_change": Change("likes_change", 1, "difference"),
+    # LIKE is case-sensitive everywhere; ILIKE is not; only % and _ are wildcards
+    "upper_case_posts": Simple("posts", "count", filter=lambda r: like(r["post_id"], "P%")),
+    "p0_posts_any_case": Simple("posts", "count",
+                                filter=lambda r: like(r["post_id"], "P0%", ignore_case=True)),
+    "underscore_post_days": Simple("post_daily", "count",
+                                   filter=lambda r: like(r["post_id"], "p_1%")),
+    "bracket_posts": Simple("posts", "count", filter=lambda r: like(r["post_id"], "%[6]*?")),
+    "backslash_posts": Simple("posts", "count", filter=lambda r: like(r["post_id"], "p\\10%")),
+    "self_matching_posts": Simple("posts", "count", filter=lambda r: like(
+        r["post_id"], r["post_id"]) and like(r["post_id"].upper(), r["post_id"], True)),
+    "upper_id_posts": Simple("posts", "count",
+                             filter=lambda r: like(r["post_id"], r["post_id"].upper())),
+    "video_likes_ilike": Simple("post_daily", "sum", lambda r: r["likes"] if like(
+        r["post_type"], "%VID%", True) else _when(like(r["post_type"], "%O%"), -1)),
+    **{f"published_{part}": Simple("posts", "sum", _extract(part, "published_at"))
+       for part in DATE_PARTS},
+    **{f"post_day_{part}": Simple("post_daily", "sum", _extract(part, "date"))
+       for part in DATE_PARTS},
 }
 
 
