@@ -12,9 +12,11 @@ from kpiframe import canonical
 from kpiframe.compiler import dates
 from kpiframe.compiler.calendar import Calendar
 from kpiframe.compiler.dialects import adapt_row_expr
+from kpiframe.compiler.snapshots import arg_max_of
 from kpiframe.compiler.sources import quoted, source_relation
 from kpiframe.compiler.state import Measure, SourceScan, col, conjoin, number
 from kpiframe.definitions import Simple, Weighted
+from kpiframe.exprbuild import safe_div
 from kpiframe.expressions import row_expr, wanted
 
 #: the type weighted terms are computed in
@@ -193,7 +195,11 @@ class Scans(Calendar):
                 )
             if m.whole:
                 variants.append(("w_", m, m.condition))
+        if self.two_level(variants):
+            return self.aggregate_two_level(scan, rows, grain, variants, daily, reaches_back)
+        # `last` takes one value per entity in each cell (period and --by values)
         partition = [col(k) for k in scan.source.entity]
+        partition += [col(d) for d in self.by if d not in scan.source.entity]
         if grain is not None:
             partition.append(col("period"))
         windows: list[exp.Expr] = []
@@ -235,6 +241,85 @@ class Scans(Calendar):
             query = query.group_by(*group, copy=False)
         return query
 
+    def two_level(self, variants: Sequence[tuple[str, Measure, exp.Expr | None]]) -> bool:
+        """Whether the scan takes `last` by grouping twice (per entity, then per cell) with
+        the engine's arg-max aggregate: a hash aggregate where the window path sorts every
+        row. COUNT(DISTINCT) does not decompose into per-entity parts, so a scan with one
+        stays on the window path."""
+        aggs = {m.agg for _, m, _ in variants}
+        return "last" in aggs and "count_distinct" not in aggs and \
+            arg_max_of(self.dialect) is not None
+
+    def aggregate_two_level(
+        self,
+        scan: SourceScan,
+        rows: exp.Select,
+        grain: str | None,
+        variants: Sequence[tuple[str, Measure, exp.Expr | None]],
+        daily: bool,
+        reaches_back: bool,
+    ) -> exp.Select:
+        """GROUP BY cell and entity, computing each measure's part; then GROUP BY cell,
+        combining the parts. `last` is the arg-max of the value by (time, value) per entity,
+        summed over entities."""
+        arg_max = arg_max_of(self.dialect)
+        assert arg_max is not None
+        cell = (["period"] if grain is not None else []) + list(self.by)
+        entity = [k for k in scan.source.entity if k not in cell]
+        inner: list[exp.Expr] = [col(c) for c in (*cell, *entity)]
+        outer: list[exp.Expr] = [col(c) for c in cell]
+
+        def when(expr: exp.Expr, cond: exp.Expr | None) -> exp.Expr:
+            return expr if cond is None else exp.Case().when(cond.copy(), expr, copy=False)
+
+        def part(alias: str, expr: exp.Expr) -> exp.Expr:
+            inner.append(exp.alias_(expr, quoted(alias), copy=False))
+            return col(alias)
+
+        for prefix, m, condition in variants:
+            name = prefix + m.kpi.name
+            value = m.value.copy() if m.value is not None else None
+            combined: exp.Expr
+            if m.agg == "count":
+                counted = exp.Count(this=exp.Star()) if value is None and condition is None \
+                    else exp.Count(this=when(value or exp.Literal.number(1), condition))
+                combined = exp.Sum(this=part(f"p_{name}", counted))
+            elif m.agg == "last":
+                assert value is not None
+                present = [exp.Not(this=exp.Is(this=exp.Paren(this=v), expression=exp.null()))
+                           for v in (value.copy(), col("_t"))]
+                keep = conjoin(condition.copy() if condition is not None else None, *present)
+                assert keep is not None
+                latest = arg_max(value.copy(), col("_t"), keep)
+                combined = exp.Sum(this=part(f"p_{name}", latest))
+            elif m.agg == "avg":
+                assert value is not None
+                total = part(f"p_{name}_s", exp.Sum(this=when(value.copy(), condition)))
+                count = part(f"p_{name}_c", exp.Count(this=when(value, condition)))
+                combined = safe_div(exp.Sum(this=total), exp.Sum(this=count))
+            else:
+                assert value is not None
+                kind = {"sum": exp.Sum, "min": exp.Min, "max": exp.Max}[m.agg]
+                combined = kind(this=part(f"p_{name}", kind(this=when(value, condition))))
+            outer.append(exp.alias_(combined, quoted(name), copy=False))
+        if not daily and self.by and reaches_back:
+            in_range = exp.Count(
+                this=exp.Case().when(self.in_range(), exp.Literal.number(1), copy=False))
+            outer.append(exp.alias_(exp.Sum(this=part("p__n", in_range)), quoted("_n"),
+                                    copy=False))
+            scan.counts_in_range = True
+        if not daily and self.needs_last_day:
+            outer.append(exp.alias_(exp.Max(this=part("p__last", exp.Max(this=col("_day")))),
+                                    quoted("_last"), copy=False))
+        per_entity = exp.select(*inner, copy=False).from_(
+            exp.Subquery(this=rows, alias=exp.TableAlias(this=quoted("r"))), copy=False
+        ).group_by(*(col(c) for c in (*cell, *entity)), copy=False)
+        query = exp.select(*outer, copy=False).from_(
+            exp.Subquery(this=per_entity, alias=exp.TableAlias(this=quoted("e"))), copy=False)
+        if cell:
+            query = query.group_by(*(col(c) for c in cell), copy=False)
+        return query
+
     def aggregate_expr(
         self,
         m: Measure,
@@ -248,14 +333,14 @@ class Scans(Calendar):
         def when(expr: exp.Expr, cond: exp.Expr | None) -> exp.Expr:
             return expr if cond is None else exp.Case().when(cond.copy(), expr, copy=False)
 
-        def latest_when(cond: exp.Expr | None) -> exp.Expr:
+        def usable(cond: exp.Expr | None) -> exp.Expr:
+            """A row `last` may take: it passes the condition and has a value and a time."""
             assert value is not None
-            has_value = exp.Not(
-                this=exp.Is(this=exp.Paren(this=value.copy()), expression=exp.null())
-            )
-            full = conjoin(cond.copy() if cond is not None else None, has_value)
+            present = [exp.Not(this=exp.Is(this=exp.Paren(this=v), expression=exp.null()))
+                       for v in (value.copy(), col("_t"))]
+            full = conjoin(cond.copy() if cond is not None else None, *present)
             assert full is not None
-            return exp.Case().when(full, col("_t"), copy=False)
+            return full
 
         if m.agg == "count":
             if value is None and condition is None:
@@ -268,19 +353,22 @@ class Scans(Calendar):
             return exp.Count(
                 this=exp.Distinct(expressions=[when(self.identity(m, value), condition)]))
         if m.agg == "last":
-            latest = "_lt_" + name
-            windows.append(
-                exp.alias_(
-                    exp.Window(
-                        this=exp.Max(this=latest_when(condition)),
-                        partition_by=[p.copy() for p in partition],
-                    ),
-                    quoted(latest),
-                    copy=False,
-                )
-            )
-            at_latest = exp.EQ(this=col("_t"), expression=col(latest))
-            return exp.Sum(this=when(value, conjoin(at_latest, condition)))
+            # per entity (and cell), the usable row with the latest time, and of rows tied
+            # at that time the largest value: one value per entity, never a sum of ties
+            first = "_rn_" + name
+            order = [
+                exp.Ordered(this=exp.Case().when(usable(condition), exp.Literal.number(0),
+                                                 copy=False).else_(exp.Literal.number(1),
+                                                                   copy=False)),
+                exp.Ordered(this=col("_t"), desc=True, nulls_first=False),
+                exp.Ordered(this=value.copy(), desc=True, nulls_first=False),
+            ]
+            windows.append(exp.alias_(
+                exp.Window(this=exp.RowNumber(), partition_by=[p.copy() for p in partition],
+                           order=exp.Order(expressions=order)),
+                quoted(first), copy=False))
+            chosen = exp.EQ(this=col(first), expression=exp.Literal.number(1))
+            return exp.Sum(this=when(value, conjoin(chosen, usable(condition))))
         functions: dict[str, type[exp.Expr]] = {
             "sum": exp.Sum,
             "avg": exp.Avg,

@@ -442,13 +442,15 @@ class Oracle:
         assert kpi.agg == "last"
         source_time = TIME[kpi.source]
         entity = ENTITY[kpi.source]
-        latest: dict[tuple[Any, ...], Any] = {}
-        for r, _ in present:
+        # per entity, the value at its latest time; of rows tied there, the largest
+        latest: dict[tuple[Any, ...], tuple[Any, Any]] = {}
+        for r, v in present:
             ident = tuple(r[k] for k in entity)
-            if ident not in latest or r[source_time] > latest[ident]:
-                latest[ident] = r[source_time]
-        return sum(v for r, v in present
-                   if latest[tuple(r[k] for k in entity)] == r[source_time])
+            if r[source_time] is None:
+                continue
+            if ident not in latest or (r[source_time], v) > latest[ident]:
+                latest[ident] = (r[source_time], v)
+        return sum(v for _, v in latest.values()) if latest else None
 
     # -- values --------------------------------------------------------------------------
 

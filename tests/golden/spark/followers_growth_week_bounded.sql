@@ -1,27 +1,27 @@
 WITH `agg_account_daily` AS (
   SELECT
     `period`,
-    SUM(
-      CASE
-        WHEN `_t` = `_lt_m_followers` AND `_day` >= CAST('2024-01-15' AS DATE)
-        THEN `followers`
-      END
-    ) AS `m_followers`,
-    SUM(CASE WHEN `_t` = `_lt_w_followers` THEN `followers` END) AS `w_followers`
+    SUM(`p_m_followers`) AS `m_followers`,
+    SUM(`p_w_followers`) AS `w_followers`
   FROM (
     SELECT
-      *,
-      MAX(
-        CASE
-          WHEN `_day` >= CAST('2024-01-15' AS DATE) AND NOT (
-            `followers`
-          ) IS NULL
-          THEN `_t`
-        END
-      ) OVER (PARTITION BY `platform`, `account_id`, `period`) AS `_lt_m_followers`,
-      MAX(CASE WHEN NOT (
-        `followers`
-      ) IS NULL THEN `_t` END) OVER (PARTITION BY `platform`, `account_id`, `period`) AS `_lt_w_followers`
+      `period`,
+      `platform`,
+      `account_id`,
+      MAX_BY(`followers`, STRUCT(`_t`, `followers`)) FILTER(WHERE
+        `_day` >= CAST('2024-01-15' AS DATE)
+        AND NOT (
+          `followers`
+        ) IS NULL
+        AND NOT (
+          `_t`
+        ) IS NULL) AS `p_m_followers`,
+      MAX_BY(`followers`, STRUCT(`_t`, `followers`)) FILTER(WHERE
+        NOT (
+          `followers`
+        ) IS NULL AND NOT (
+          `_t`
+        ) IS NULL) AS `p_w_followers`
     FROM (
       SELECT
         `platform`,
@@ -50,7 +50,11 @@ WITH `agg_account_daily` AS (
         CAST(`date` AS DATE) >= CAST('2024-01-08' AS DATE)
         AND CAST(`date` AS DATE) <= CAST('2024-02-25' AS DATE)
     ) AS `r`
-  ) AS `w`
+    GROUP BY
+      `period`,
+      `platform`,
+      `account_id`
+  ) AS `e`
   GROUP BY
     `period`
 ), `digits` AS (

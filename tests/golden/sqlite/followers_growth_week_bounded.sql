@@ -2,18 +2,58 @@ WITH "agg_account_daily" AS (
   SELECT
     "period",
     SUM(
-      CASE WHEN "_t" = "_lt_m_followers" AND "_day" >= '2024-01-15' THEN "followers" END
+      CASE
+        WHEN "_rn_m_followers" = 1
+        AND (
+          "_day" >= '2024-01-15'
+          AND NOT (
+            "followers"
+          ) IS NULL
+          AND NOT (
+            "_t"
+          ) IS NULL
+        )
+        THEN "followers"
+      END
     ) AS "m_followers",
-    SUM(CASE WHEN "_t" = "_lt_w_followers" THEN "followers" END) AS "w_followers"
+    SUM(
+      CASE
+        WHEN "_rn_w_followers" = 1
+        AND (
+          NOT (
+            "followers"
+          ) IS NULL AND NOT (
+            "_t"
+          ) IS NULL
+        )
+        THEN "followers"
+      END
+    ) AS "w_followers"
   FROM (
     SELECT
       *,
-      MAX(CASE WHEN "_day" >= '2024-01-15' AND NOT (
-        "followers"
-      ) IS NULL THEN "_t" END) OVER (PARTITION BY "platform", "account_id", "period") AS "_lt_m_followers",
-      MAX(CASE WHEN NOT (
-        "followers"
-      ) IS NULL THEN "_t" END) OVER (PARTITION BY "platform", "account_id", "period") AS "_lt_w_followers"
+      ROW_NUMBER() OVER (
+        PARTITION BY "platform", "account_id", "period"
+        ORDER BY CASE
+          WHEN "_day" >= '2024-01-15'
+          AND NOT (
+            "followers"
+          ) IS NULL
+          AND NOT (
+            "_t"
+          ) IS NULL
+          THEN 0
+          ELSE 1
+        END NULLS LAST, "_t" DESC, "followers" DESC
+      ) AS "_rn_m_followers",
+      ROW_NUMBER() OVER (
+        PARTITION BY "platform", "account_id", "period"
+        ORDER BY CASE WHEN NOT (
+          "followers"
+        ) IS NULL AND NOT (
+          "_t"
+        ) IS NULL THEN 0 ELSE 1 END NULLS LAST, "_t" DESC, "followers" DESC
+      ) AS "_rn_w_followers"
     FROM (
       SELECT
         "platform",
