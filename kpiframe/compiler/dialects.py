@@ -87,10 +87,12 @@ class RowDialect:
             part = node.this.name.lower()
             if part in DATE_PARTS:
                 return self.extract(part, node.expression)
-        if isinstance(node, exp.Like):
-            return self.like(node)
-        if isinstance(node, exp.ILike):
-            return self.ilike(node)
+        if isinstance(node, (exp.Like, exp.ILike)):
+            # sqlglot may keep `x NOT LIKE p` as a LIKE with `negate` set: keep the NOT
+            negate = bool(node.args.get("negate"))
+            plain = type(node)(this=node.this, expression=node.expression)
+            matched = self.like(plain) if isinstance(plain, exp.Like) else self.ilike(plain)
+            return exp.Not(this=matched) if negate else matched
         return node
 
 
