@@ -39,14 +39,15 @@ def _int(value: exp.Expr) -> exp.Expr:
 
 
 class RowDialect:
-    """The portable behaviour, as ANSI SQL and PostgreSQL define it: `EXTRACT` with its
-    result made a whole number, and `LIKE`/`ILIKE` printed as written after the pattern's
-    default escape character (if this engine has one) is made to match itself."""
+    """The portable behaviour, as ANSI SQL defines it: `EXTRACT` with its result made a
+    whole number (a DATE's time parts read from its midnight), and `LIKE`/`ILIKE` printed
+    as written, since ANSI LIKE has no escape character unless the SQL names one. A
+    dialect without an adapter of its own (`compile --dialect`) gets this one."""
 
     #: the dialect names this adapter serves (sqlglot's names)
     names: ClassVar[tuple[str, ...]] = ()
     #: the character LIKE treats as an escape when the SQL names none (None: no such one)
-    like_escape: ClassVar[str | None] = "\\"
+    like_escape: ClassVar[str | None] = None
 
     # -- extract ---------------------------------------------------------------------------
 
@@ -107,24 +108,26 @@ class DuckDB(RowDialect):
     0 for a DATE's time parts and 0 = Sunday; its LIKE has no default escape."""
 
     names = ("duckdb",)
-    like_escape = None
 
     def extract(self, part: str, value: exp.Expr) -> exp.Expr:
         return exp.Extract(this=exp.var(part.upper()), expression=value)
 
 
 class Postgres(RowDialect):
-    """PostgreSQL is the portable behaviour: a backslash escapes in LIKE, `EXTRACT` returns
-    NUMERIC and refuses a DATE's time parts."""
+    """PostgreSQL's LIKE escapes with a backslash unless told otherwise; its `EXTRACT`
+    returns NUMERIC (seconds with their fraction) and refuses a DATE's time parts, which
+    the portable form already handles."""
 
     names = ("postgres",)
+    like_escape = "\\"
 
 
 class Spark(RowDialect):
-    """Spark counts the day of week from 1 = Sunday; otherwise as PostgreSQL (a backslash
-    escapes in LIKE; seconds come with their fraction)."""
+    """Spark counts the day of week from 1 = Sunday, and its LIKE escapes with a
+    backslash; seconds come with their fraction, as on PostgreSQL."""
 
     names = ("spark", "spark2", "databricks")
+    like_escape = "\\"
 
     def extract(self, part: str, value: exp.Expr) -> exp.Expr:
         if part == "dow":
@@ -144,7 +147,6 @@ class SQLite(RowDialect):
     SQLite's LIKE has no escape character."""
 
     names = ("sqlite",)
-    like_escape = None
 
     def extract(self, part: str, value: exp.Expr) -> exp.Expr:
         if part == "quarter":
