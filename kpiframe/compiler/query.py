@@ -309,10 +309,13 @@ class Builder(Scans):
                 self.scan(kpi.source)
         ctes: list[tuple[str, exp.Query]] = []
         for name, scan in self.scans.items():
-            ctes.append((f"agg_{name}", self.aggregate(scan, daily=False)))
+            if not self.from_days(scan):
+                ctes.append((f"agg_{name}", self.aggregate(scan, daily=False)))
         for name, scan in self.scans.items():
             if any(m.daily for m in scan.measures.values()):
                 ctes.append((f"day_{name}", self.aggregate(scan, daily=True)))
+            if self.from_days(scan):  # read the source once, not once more for the range
+                ctes.append((f"agg_{name}", self.aggregate_from_days(scan)))
         for name, (ratio, chains) in self.avgs.items():
             ctes.append((f"avg_{name}", self.average(ratio, chains)))
         if self.needs_bounds:

@@ -174,6 +174,49 @@ class Scans(Calendar):
         earliest = min((self.py_earlier(lo, chain) for chain in scan.chains), default=lo)
         return min(earliest, self.req.start)
 
+    def from_days(self, scan: SourceScan) -> bool:
+        """Whether `agg_<source>` only decides the range and the --by keys for daily
+        inputs (a cumulative's): then it is made from `day_<source>`, which reads the same
+        rows, instead of reading the source a second time."""
+        measures = scan.measures.values()
+        return any(m.daily for m in measures) and not any(m.current or m.whole for m in measures)
+
+    def aggregate_from_days(self, scan: SourceScan) -> exp.Select:
+        """`agg_<source>` from `day_<source>`: periods, keys, rows in range, last day."""
+        lower = self.agg_lower(scan)
+        reaches_back = self.req.start is not None and lower != self.req.start
+        day = col("period")
+        selects: list[exp.Expr] = []
+        group: list[exp.Expr] = []
+        if self.grain is not None:
+            period = dates.trunc(day.copy(), self.grain, self.dialect)
+            selects.append(exp.alias_(period, quoted("period"), copy=False))
+            group.append(period.copy())
+        for dim in self.by:
+            selects.append(col(dim))
+            group.append(col(dim))
+        if self.by and reaches_back:
+            assert self.req.start is not None
+            in_range = exp.GTE(this=day.copy(),
+                               expression=dates.literal(self.req.start, self.dialect))
+            selects.append(exp.alias_(
+                exp.Sum(this=exp.Case().when(in_range, col("_rows"), copy=False)),
+                quoted("_n"), copy=False))
+            scan.counts_in_range = True
+        if self.needs_last_day:
+            selects.append(exp.alias_(exp.Max(this=day.copy()), quoted("_last"), copy=False))
+        if not selects:
+            selects.append(exp.alias_(exp.Sum(this=col("_rows")), quoted("_rows"), copy=False))
+        query = exp.select(*selects, copy=False).from_(
+            exp.Table(this=quoted(f"day_{scan.source.name}")), copy=False)
+        if lower is not None and lower != self.day_lower(scan):
+            query = query.where(
+                exp.GTE(this=day.copy(), expression=dates.literal(lower, self.dialect)),
+                copy=False)
+        if group:
+            query = query.group_by(*group, copy=False)
+        return query
+
     def aggregate(self, scan: SourceScan, daily: bool) -> exp.Select:
         """The aggregate CTE of one source: a row per (period, dims), a column per KPI."""
         measures = [
@@ -220,6 +263,8 @@ class Scans(Calendar):
                     copy=False,
                 )
             )
+        if daily and self.from_days(scan):  # agg_<source> counts rows from it
+            selects.append(exp.alias_(exp.Count(this=exp.Star()), quoted("_rows"), copy=False))
         if not daily and self.by and reaches_back:
             # rows in range decide which --by values the answer shows; without a look-back
             # every row is in range and the column is not needed

@@ -1,6 +1,8 @@
-WITH "agg_post_daily" AS (
+WITH "day_post_daily" AS (
   SELECT
-    "period"
+    "period",
+    SUM("likes") AS "m_likes",
+    COUNT(*) AS "_rows"
   FROM (
     SELECT
       "platform",
@@ -27,34 +29,10 @@ WITH "agg_post_daily" AS (
   ) AS "r"
   GROUP BY
     "period"
-), "day_post_daily" AS (
+), "agg_post_daily" AS (
   SELECT
-    "period",
-    SUM("likes") AS "m_likes"
-  FROM (
-    SELECT
-      "platform",
-      "date",
-      "likes",
-      "date" AS "_t",
-      DATE("date") AS "_day",
-      DATE("date") AS "period"
-    FROM (
-      SELECT
-        CAST('alpha' AS TEXT) AS "platform",
-        DATE("date") AS "date",
-        CAST("likes" AS INTEGER) AS "likes"
-      FROM "alpha"."post_daily"
-      UNION ALL
-      SELECT
-        CAST('beta' AS TEXT) AS "platform",
-        DATE("date") AS "date",
-        CAST("likes" AS INTEGER) AS "likes"
-      FROM "beta"."post_daily"
-    ) AS "s"
-    WHERE
-      DATE("date") <= '2024-03-01'
-  ) AS "r"
+    "period" AS "period"
+  FROM "day_post_daily"
   GROUP BY
     "period"
 ), "bounds" AS (
