@@ -54,9 +54,9 @@ def engine(item: Any) -> Engine:
         raise BadResult(f"engine scheme must be a non-empty string, not {_short(item.scheme)}")
     if item.scheme != item.scheme.lower() or ":" in item.scheme or "/" in item.scheme:
         raise BadResult(f"engine scheme '{item.scheme}' must be lower case, without ':' or '/'")
-    from sqlglot.dialects.dialect import Dialect
+    from kpiframe.dialect_names import is_dialect
 
-    if not isinstance(item.dialect, str) or item.dialect not in Dialect.classes:
+    if not is_dialect(item.dialect):
         raise BadResult(f"engine '{item.scheme}': sqlglot has no dialect {_short(item.dialect)}")
     if not callable(item.connect):
         raise BadResult(f"engine '{item.scheme}': connect must be callable")
