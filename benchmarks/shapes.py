@@ -420,6 +420,7 @@ def status(field):
 
 con = duckdb.connect(sys.argv[1], read_only=True)
 con.execute("SET threads = " + sys.argv[2])
+con.execute("SET enable_progress_bar = false")
 sql = sys.stdin.read()
 with open("/proc/self/clear_refs", "w") as clear:
     clear.write("5")  # the peak (VmHWM) starts again from the current resident size
@@ -435,7 +436,8 @@ def peak_memory_mib(db: Path, threads: int, sql: str) -> float:
                           input=sql, capture_output=True, text=True, check=False)
     if done.returncode:
         raise SystemExit(f"FAIL: the memory probe failed:\n{done.stderr}")
-    return int(done.stdout.strip()) / 1024  # /proc/self/status counts in KiB
+    last_line = done.stdout.strip().splitlines()[-1]
+    return int(last_line) / 1024  # /proc/self/status counts in KiB
 
 
 # --------------------------------------------------------------------------- data
@@ -584,6 +586,8 @@ def run_duckdb(db: Path, catalog: Any, repeat: int, memory: bool) -> None:
     import duckdb
 
     con = duckdb.connect(str(db), read_only=True)
+    # the bar draws on the terminal from a thread while long queries run: not timed here
+    con.execute("SET enable_progress_bar = false")
     threads = int(str(scalar(con, "SELECT current_setting('threads')")))
 
     def run(sql: str) -> list[tuple[object, ...]]:
