@@ -134,3 +134,18 @@ def test_user_text_is_never_spliced(catalog: Catalog) -> None:
     commented = catalog.compile(["likes"], where="platform = 'a' -- */ DROP TABLE x; /*",
                                 dialect="duckdb", pretty=False)
     assert "DROP" not in commented and "/*" not in commented
+
+
+@pytest.mark.parametrize(("dialect", "table"), [
+    ("snowflake", '"ALPHA"."POST_DAILY"'), ("oracle", '"ALPHA"."POST_DAILY"'),
+    ("postgres", '"alpha"."post_daily"'), ("duckdb", '"alpha"."post_daily"'),
+])
+def test_warehouse_names_resolve_as_the_dialect_does(catalog: Catalog, dialect: str,
+                                                     table: str) -> None:
+    """Unquoted names in a plugin's bindings mean what the warehouse made of them:
+    Snowflake and Oracle keep them upper-case. kpiframe's own names stay as written."""
+    sql = catalog.compile(["likes"], dialect=dialect, grain="month", pretty=False)
+    assert table in sql
+    column = '"LIKES"' if dialect in ("snowflake", "oracle") else '"likes"'
+    assert f"CAST({column} AS" in sql
+    assert '"m_likes"' in sql and '"period"' in sql

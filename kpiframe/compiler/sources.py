@@ -12,6 +12,7 @@ from functools import lru_cache
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
 
 from kpiframe import canonical
 from kpiframe import columns as physical_columns
@@ -44,20 +45,36 @@ def quoted(name: str) -> exp.Identifier:
     return exp.to_identifier(name, quoted=True)
 
 
-def table_ref(name: str, schema: str) -> exp.Table:
+@lru_cache(maxsize=64)
+def _dialect(dialect: str) -> Dialect:
+    return Dialect.get_or_raise(dialect)
+
+
+def physical(name: str | exp.Identifier, dialect: str) -> exp.Identifier:
+    """A warehouse name a plugin or a project wrote unquoted (a schema, a table, a column),
+    as the target resolves it, then quoted: Snowflake and Oracle keep unquoted names
+    upper-case, PostgreSQL lower-case. Quoting as written made `"likes"` miss the column
+    LIKES that Snowflake created from `likes`."""
+    ident = exp.to_identifier(name) if isinstance(name, str) else name
+    ident = _dialect(dialect).normalize_identifier(ident)
+    ident.set("quoted", True)
+    return ident
+
+
+def table_ref(name: str, schema: str, dialect: str) -> exp.Table:
     """`schema.name`, unless the plugin already qualified the name itself."""
     table = exp.to_table(name)
     db = table.args.get("db")
     return exp.Table(
-        this=quoted(table.name),
-        db=quoted(db.name) if db is not None else quoted(schema),
-        catalog=quoted(table.catalog) if table.catalog else None,
+        this=physical(table.this.copy(), dialect),
+        db=physical(db.copy() if db is not None else schema, dialect),
+        catalog=physical(table.args["catalog"].copy(), dialect) if table.catalog else None,
     )
 
 
-def _requote(node: exp.Expr) -> exp.Expr:
+def _requote(node: exp.Expr, dialect: str) -> exp.Expr:
     for ident in node.find_all(exp.Identifier):
-        ident.set("quoted", True)
+        physical(ident, dialect)
     return node
 
 
@@ -105,27 +122,29 @@ def platform_select(
     discovery = physical_columns.current()
     where: exp.Expr | None = None
     if isinstance(binding, Table):
-        ref = table_ref(binding.table, schema)
+        ref = table_ref(binding.table, schema, dialect)
         frm: exp.Expr = ref
         values = {
-            f: portable(_requote(parse(binding.columns[f], binding.dialect)), dialect)
+            f: portable(_requote(parse(binding.columns[f], binding.dialect), dialect), dialect)
             for f in provided
         }
         if binding.where:
-            where = portable(_requote(parse(binding.where, binding.dialect)), dialect)
+            where = portable(_requote(parse(binding.where, binding.dialect), dialect), dialect)
         if discovery is not None:
             discovery.adapt_table(source, platform, binding, ref, fields, values, where)
     else:
         inner = parse(binding.sql, binding.dialect)
         for table in inner.find_all(exp.Table):
             if not table.args.get("db") and table.name and not _is_cte(inner, table.name):
-                table.set("db", quoted(schema))
+                table.set("db", exp.to_identifier(schema))
         if discovery is not None:
             discovery.adapt_select(source, platform, inner, fields)
         frm = exp.Subquery(
-            this=portable(_requote(inner), dialect), alias=exp.TableAlias(this=quoted("src"))
+            this=portable(_requote(inner, dialect), dialect),
+            alias=exp.TableAlias(this=quoted("src")),
         )
-        values = {f: exp.column(quoted(f), table=quoted("src")) for f in provided}
+        # the SELECT's column names are resolved like every name in it
+        values = {f: exp.column(physical(f, dialect), table=quoted("src")) for f in provided}
     for name in fields:
         field = source.fields[name]
         if name == "platform":
