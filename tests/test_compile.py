@@ -149,3 +149,17 @@ def test_warehouse_names_resolve_as_the_dialect_does(catalog: Catalog, dialect: 
     column = '"LIKES"' if dialect in ("snowflake", "oracle") else '"likes"'
     assert f"CAST({column} AS" in sql
     assert '"m_likes"' in sql and '"period"' in sql
+
+
+def test_oracle_selects_always_read_a_table(catalog: Catalog) -> None:
+    """Oracle before 23c refuses SELECT without FROM: the spine's digits and other
+    constant rows read DUAL there, and only there."""
+    for shape in SHAPES.values():
+        names = [n for group in BY_TYPE.values() for n in group]
+        sql = catalog.compile(names, dialect="oracle", pretty=False, **shape)  # type: ignore[arg-type]
+        tree = sqlglot.parse_one(sql, read="oracle")
+        bare = [s.sql("oracle")[:60] for s in tree.find_all(sqlglot.exp.Select)
+                if not s.args.get("from_")]
+        assert not bare, bare
+        assert "DUAL" in sql
+    assert "DUAL" not in catalog.compile(["likes"], dialect="postgres", grain="month")

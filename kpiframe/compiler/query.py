@@ -44,6 +44,7 @@ from kpiframe.expressions import kpi_expr, row_expr
 
 if TYPE_CHECKING:
     from kpiframe.catalog import Catalog
+from kpiframe.compiler.adapters import adapter
 from kpiframe.compiler.scans import Scans
 from kpiframe.compiler.state import Chain, col, conjoin, null_safe_eq, number
 from kpiframe.compiler.verify import allowed_tables, verify
@@ -409,6 +410,7 @@ def value_kind(kpi: Kpi) -> str:
 def compile_query(catalog: Catalog, request: Request, dialect: str) -> Compiled:
     builder = Builder(catalog, request, dialect)
     tree = builder.build()
+    adapter(dialect).finish(tree)
     columns: list[tuple[str, str]] = []
     if request.grain:
         columns.append(("period", "date"))
@@ -421,5 +423,6 @@ def compile_query(catalog: Catalog, request: Request, dialect: str) -> Compiled:
         known["spine_lo"] = builder.spine_lo()
     if builder.spine_cap is not None and request.end is not None and request.grain:
         known["hi"] = dates.py_trunc(request.end, request.grain)
-    return Compiled(tree, dialect, request, columns, allowed_tables(catalog.platforms),
+    tables = allowed_tables(catalog.platforms) | adapter(dialect).constant_tables
+    return Compiled(tree, dialect, request, columns, tables,
                     builder.spine_cap, known)

@@ -10,9 +10,9 @@ from sqlglot import exp
 
 from kpiframe import canonical
 from kpiframe.compiler import dates
+from kpiframe.compiler.adapters import adapter
 from kpiframe.compiler.calendar import Calendar
 from kpiframe.compiler.dialects import adapt_row_expr
-from kpiframe.compiler.snapshots import arg_max_of
 from kpiframe.compiler.sources import quoted, source_relation
 from kpiframe.compiler.state import Measure, SourceScan, col, conjoin, number
 from kpiframe.definitions import Simple, Weighted
@@ -293,7 +293,7 @@ class Scans(Calendar):
         stays on the window path."""
         aggs = {m.agg for _, m, _ in variants}
         return "last" in aggs and "count_distinct" not in aggs and \
-            arg_max_of(self.dialect) is not None
+            adapter(self.dialect).has_arg_max
 
     def aggregate_two_level(
         self,
@@ -307,8 +307,7 @@ class Scans(Calendar):
         """GROUP BY cell and entity, computing each measure's part; then GROUP BY cell,
         combining the parts. `last` is the arg-max of the value by (time, value) per entity,
         summed over entities."""
-        arg_max = arg_max_of(self.dialect)
-        assert arg_max is not None
+        arg_max = adapter(self.dialect).arg_max
         cell = (["period"] if grain is not None else []) + list(self.by)
         entity = [k for k in scan.source.entity if k not in cell]
         inner: list[exp.Expr] = [col(c) for c in (*cell, *entity)]
