@@ -78,9 +78,14 @@ class SparkConnection:
     def columns(self, schema: str, table: str) -> frozenset[str] | None:
         """The columns of `schema.table` from spark.catalog, None when there is no such
         table: checked before a query runs."""
-        if not self.spark.catalog.tableExists(table, schema):
+        from sqlglot import exp
+
+        # one qualified name (the dbName argument is deprecated since Spark 3.4)
+        name = exp.Table(this=exp.to_identifier(table, quoted=True),
+                         db=exp.to_identifier(schema, quoted=True)).sql(dialect="spark")
+        if not self.spark.catalog.tableExists(name):
             return None
-        return frozenset(c.name for c in self.spark.catalog.listColumns(table, schema))
+        return frozenset(c.name for c in self.spark.catalog.listColumns(name))
 
 
 def _decimal(value: Any) -> Any:
