@@ -128,6 +128,11 @@ class Builder:
         if handler is None:
             raise BuildError("expr-forbidden", f"'{node.key}' is not allowed in an expression",
                              node, None)
+        for key, value in node.args.items():
+            # a flag that changes the meaning (NOT LIKE's negate) must be one a handler reads
+            if value is True and key not in _FLAGS.get(type(node), ("this",)):
+                raise BuildError("expr-forbidden", f"this form of '{node.key}' is not allowed "
+                                 "in an expression", node, None)
         return handler(self, node)
 
     def expect(self, node: exp.Expr | None, *kinds: Type, role: str) -> exp.Expr:
@@ -256,7 +261,9 @@ class Builder:
         word = "LIKE" if isinstance(node, exp.Like) else "ILIKE"
         left = self.expect(node.this, "text", role=f"{word}'s left side")
         right = self.expect(node.expression, "text", role=f"{word}'s pattern")
-        return Built(type(node)(this=left, expression=right), "boolean")
+        built: exp.Expr = type(node)(this=left, expression=right)
+        # `x NOT LIKE p` is a LIKE with negate set: dropping it meant x LIKE p
+        return Built(exp.Not(this=built) if node.args.get("negate") else built, "boolean")
 
     def case(self, node: exp.Case) -> Built:
         if node.this is not None:  # CASE x WHEN v THEN ...: compare x with each v
@@ -431,6 +438,12 @@ def type_hint(found: Type, wanted: tuple[Type, ...]) -> str:
         return "CAST it to a number, or use a numeric field"
     return "use a value of the kind this place needs"
 
+
+#: the boolean flags each node's handler honours (any other set flag is refused)
+_FLAGS: dict[type[exp.Expr], tuple[str, ...]] = {
+    exp.Like: ("negate",), exp.ILike: ("negate",), exp.Literal: ("is_string",),
+    exp.Identifier: ("quoted",), exp.Boolean: ("this",),
+}
 
 _Handler = Callable[[Builder, exp.Expr], Built]
 _HANDLERS: dict[type[exp.Expr], _Handler] = {

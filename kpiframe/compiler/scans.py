@@ -4,7 +4,8 @@ it as an aggregate column (`agg: last` through a window per entity)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 
 from sqlglot import exp
 
@@ -19,8 +20,14 @@ from kpiframe.definitions import Simple, Weighted
 from kpiframe.exprbuild import safe_div
 from kpiframe.expressions import row_expr, wanted
 
-#: the type weighted terms are computed in
-WEIGHTED = exp.DataType.build("DECIMAL(38, 6)")
+#: the type a weighted KPI's sums are weighted in: exact, and wider than 64 bits
+WEIGHTED = exp.DataType.build("DECIMAL(38, 0)")
+
+
+def prefixed(part: Callable[[str, exp.Expr], exp.Expr], prefix: str, alias: str,
+             expr: exp.Expr) -> exp.Expr:
+    """A weighted KPI's per-entity part, named for its variant (m_ or w_)."""
+    return part(alias.replace("p_", f"p_{prefix}", 1), expr)
 
 
 class Scans(Calendar):
@@ -48,9 +55,9 @@ class Scans(Calendar):
             else:
                 scan.platforms.update(kpi.platforms)
         value: exp.Expr | None
+        terms: tuple[tuple[float, str, tuple[str, ...] | None], ...] = ()
         if isinstance(kpi, Weighted):
-            value = self.weighted_value(kpi, scan)
-            agg = "sum"
+            value, agg, terms = None, "weighted", self.weighted_terms(kpi, scan)
         else:
             agg = kpi.agg
             value = (adapt_row_expr(
@@ -60,54 +67,68 @@ class Scans(Calendar):
                 scan.fields.update(c.name for c in value.find_all(exp.Column))
             if agg == "last":
                 scan.fields.update(scan.source.entity)
-        measure = Measure(kpi, agg, value, condition)
+        measure = Measure(kpi, agg, value, condition, terms=terms)
         scan.measures[kpi.name] = measure
         return measure
 
-    def weighted_value(self, kpi: Weighted, scan: SourceScan) -> exp.Expr:
+    def weighted_terms(self, kpi: Weighted, scan: SourceScan
+                       ) -> tuple[tuple[float, str, tuple[str, ...] | None], ...]:
+        """A weighted KPI as weight x SUM(interaction) terms, one per interaction and weight,
+        each over the platforms that give the interaction that weight. Summing first and
+        weighting after is exact (a sum widens; 3 x 2^62 likes overflowed 64-bit
+        multiplication row by row) and costs plain sums, not arithmetic on every row."""
         available = scan.source.interactions
         platforms = [
             p
             for p in self.platform_names(scan.source.name)
             if kpi.platforms is None or p in kpi.platforms
         ]
-
-        def terms_for(platform: str | None) -> tuple[tuple[str, float], ...]:
+        chosen: list[str | None] = [*platforms] or [None]
+        weights: dict[tuple[str, float], list[str]] = {}
+        for platform in chosen:
             defaults = self.catalog.platforms[platform].platform.weights if platform else {}
-            return tuple(
-                (i, kpi.weight(platform, i, defaults)) for i in kpi.counted(platform, available)
-            )
+            for name in kpi.counted(platform, available):
+                weight = kpi.weight(platform, name, defaults)
+                if weight != 0:
+                    weights.setdefault((name, weight), []).append(platform or "")
+        terms: list[tuple[float, str, tuple[str, ...] | None]] = []
+        for (name, weight), which in weights.items():
+            scan.fields.add(name)
+            every = set(which) >= set(platforms)
+            terms.append((weight, name, None if every else tuple(sorted(which))))
+        return tuple(terms)
 
-        def combination(terms: tuple[tuple[str, float], ...]) -> exp.Expr:
-            parts: list[exp.Expr] = []
-            for name, weight in terms:
-                if weight == 0:
-                    continue
-                scan.fields.add(name)
-                # DECIMAL: weight * count must widen as a plain sum does (3 * 2^62
-                # overflowed 64 bits), and a weight of 0.5 must stay exact
-                term: exp.Expr = exp.Coalesce(
-                    this=exp.cast(col(name), WEIGHTED), expressions=[exp.Literal.number(0)])
-                if weight != 1:
-                    term = exp.Mul(this=number(weight), expression=term)
-                parts.append(term)
-            if not parts:
-                return exp.Literal.number(0)
-            total = parts[0]
-            for extra in parts[1:]:
-                total = exp.Add(this=total, expression=extra)
-            return total
+    def weighted(self, m: Measure, condition: exp.Expr | None,
+                 part: Callable[[str, exp.Expr], exp.Expr] | None = None) -> exp.Expr:
+        """Σ weight x SUM(interaction), NULL for a cell without rows (as a sum is). `part`
+        (two-level aggregation) turns each per-entity aggregate into its combined form."""
 
-        per_platform = {p: terms_for(p) for p in platforms}
-        distinct = set(per_platform.values())
-        if len(distinct) <= 1:
-            return combination(distinct.pop() if distinct else terms_for(None))
-        case = exp.Case()
-        for platform, terms in per_platform.items():
-            case = case.when(
-                col("platform").eq(exp.Literal.string(platform)), combination(terms), copy=False
-            )
-        return case
+        def agg(alias: str, expr: exp.Expr, combine: type[exp.Expr]) -> exp.Expr:
+            return combine(this=part(alias, expr)) if part else expr
+
+        def when(expr: exp.Expr, cond: exp.Expr | None) -> exp.Expr:
+            return expr if cond is None else exp.Case().when(cond.copy(), expr, copy=False)
+
+        rows = exp.Count(this=exp.Star()) if condition is None else \
+            exp.Count(this=when(exp.Literal.number(1), condition))
+        total: exp.Expr | None = None
+        for index, (weight, name, platforms) in enumerate(m.terms):
+            field: exp.Expr = col(name)
+            if platforms is not None:
+                field = when(field, col("platform").isin(
+                    *(exp.Literal.string(p) for p in platforms), copy=False))
+            summed = agg(f"p_{m.kpi.name}_{index}", exp.Sum(this=when(field, condition)),
+                         exp.Sum)
+            # exact and wide on every engine before the weight multiplies it
+            term: exp.Expr = exp.Coalesce(this=exp.cast(summed, WEIGHTED),
+                                          expressions=[exp.Literal.number(0)])
+            if weight != 1:
+                term = exp.Mul(this=number(weight), expression=term)
+            total = term if total is None else exp.Add(this=total, expression=term)
+        present = exp.GT(this=agg(f"p_{m.kpi.name}_n", rows, exp.Sum),
+                         expression=exp.Literal.number(0))
+        return exp.Case().when(present, total if total is not None else exp.Literal.number(0),
+                               copy=False)
 
     def rows(self, scan: SourceScan, lower: dt.date | None, daily: bool) -> exp.Select:
         """One source's rows in range, with `_t` (time), `_day` (its date) and `period`."""
@@ -324,7 +345,9 @@ class Scans(Calendar):
             name = prefix + m.kpi.name
             value = m.value.copy() if m.value is not None else None
             combined: exp.Expr
-            if m.agg == "count":
+            if m.agg == "weighted":
+                combined = self.weighted(m, condition, partial(prefixed, part, prefix))
+            elif m.agg == "count":
                 counted = exp.Count(this=exp.Star()) if value is None and condition is None \
                     else exp.Count(this=when(value or exp.Literal.number(1), condition))
                 combined = exp.Sum(this=part(f"p_{name}", counted))
@@ -386,6 +409,8 @@ class Scans(Calendar):
             assert full is not None
             return full
 
+        if m.agg == "weighted":
+            return self.weighted(m, condition)
         if m.agg == "count":
             if value is None and condition is None:
                 return exp.Count(this=exp.Star())

@@ -50,8 +50,11 @@ class Measure:
 
     kpi: Simple | Weighted
     agg: str
-    value: exp.Expr | None  # None: COUNT(*)
+    value: exp.Expr | None  # None: COUNT(*), or a weighted KPI (see `terms`)
     condition: exp.Expr | None
+    #: a weighted KPI: (weight, interaction, the platforms that weight applies to; None:
+    #: all the KPI reads), summed as weight x SUM(interaction)
+    terms: tuple[tuple[float, str, tuple[str, ...] | None], ...] = ()
     current: bool = False  # needed for rows in range
     whole: bool = False  # needed for whole periods (a change's earlier side)
     daily: bool = False  # needed per day (a cumulative's input)

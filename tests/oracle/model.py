@@ -294,6 +294,10 @@ KPIS: dict[str, Kpi] = {
     "likes_change_change": Change("likes_change", 1, "difference"),
     # LIKE is case-sensitive everywhere; ILIKE is not; only % and _ are wildcards
     "upper_case_posts": Simple("posts", "count", filter=lambda r: like(r["post_id"], "P%")),
+    # NOT LIKE was once compiled as LIKE: a NULL id is neither (three-valued logic)
+    "not_upper_case_posts": Simple("posts", "count", filter=lambda r: bool(
+        like(r["post_id"], "P%") is False
+        and like(r["post_id"], "p1%", ignore_case=True) is False)),
     "p0_posts_any_case": Simple("posts", "count",
                                 filter=lambda r: like(r["post_id"], "P0%", ignore_case=True)),
     "underscore_post_days": Simple("post_daily", "count",

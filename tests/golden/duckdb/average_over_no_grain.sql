@@ -27,14 +27,22 @@ WITH "agg_posts" AS (
   ) AS "r"
 ), "agg_post_daily" AS (
   SELECT
-    SUM(
-      CASE
-        WHEN "platform" = 'alpha'
-        THEN COALESCE(CAST("likes" AS DECIMAL(38, 6)), 0) + 2 * COALESCE(CAST("comments" AS DECIMAL(38, 6)), 0) + 3 * COALESCE(CAST("shares" AS DECIMAL(38, 6)), 0) + 2 * COALESCE(CAST("saves" AS DECIMAL(38, 6)), 0) + 0.5 * COALESCE(CAST("clicks" AS DECIMAL(38, 6)), 0)
-        WHEN "platform" = 'beta'
-        THEN COALESCE(CAST("likes" AS DECIMAL(38, 6)), 0) + 3 * COALESCE(CAST("comments" AS DECIMAL(38, 6)), 0) + 5 * COALESCE(CAST("shares" AS DECIMAL(38, 6)), 0) + COALESCE(CAST("saves" AS DECIMAL(38, 6)), 0) + COALESCE(CAST("clicks" AS DECIMAL(38, 6)), 0)
-      END
-    ) AS "m_engagement"
+    CASE
+      WHEN COUNT(*) > 0
+      THEN COALESCE(CAST(SUM("likes") AS DECIMAL(38, 0)), 0) + 2 * COALESCE(
+        CAST(SUM(CASE WHEN "platform" IN ('alpha') THEN "comments" END) AS DECIMAL(38, 0)),
+        0
+      ) + 3 * COALESCE(
+        CAST(SUM(CASE WHEN "platform" IN ('alpha') THEN "shares" END) AS DECIMAL(38, 0)),
+        0
+      ) + 2 * COALESCE(CAST(SUM(CASE WHEN "platform" IN ('alpha') THEN "saves" END) AS DECIMAL(38, 0)), 0) + 0.5 * COALESCE(
+        CAST(SUM(CASE WHEN "platform" IN ('alpha') THEN "clicks" END) AS DECIMAL(38, 0)),
+        0
+      ) + 3 * COALESCE(
+        CAST(SUM(CASE WHEN "platform" IN ('beta') THEN "comments" END) AS DECIMAL(38, 0)),
+        0
+      ) + 5 * COALESCE(CAST(SUM(CASE WHEN "platform" IN ('beta') THEN "shares" END) AS DECIMAL(38, 0)), 0) + COALESCE(CAST(SUM(CASE WHEN "platform" IN ('beta') THEN "saves" END) AS DECIMAL(38, 0)), 0) + COALESCE(CAST(SUM(CASE WHEN "platform" IN ('beta') THEN "clicks" END) AS DECIMAL(38, 0)), 0)
+    END AS "m_engagement"
   FROM (
     SELECT
       "platform",
