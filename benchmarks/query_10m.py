@@ -6,7 +6,9 @@
 Prints three figures (targets in brackets):
 - the time of kpiframe's SQL for a few KPIs by month and platform, over the time of a
   hand-written query computing the same numbers (≤ 1.15x);
-- 20 KPIs over one source in one query, over one KPI alone (≤ 1.5x);
+- 20 KPIs over one source in one query, over one KPI alone (no target: hand-written
+  queries themselves give about 1.9x on DuckDB; shapes.py compares the 20 KPIs with
+  the same 20 written by hand);
 - compile latency per query, catalog already loaded (< 10 ms).
 
 The comparison uses likes, comments and impressions, which all four platforms provide
@@ -238,7 +240,7 @@ def main() -> None:
         t_one, _ = timed(con, one, args.repeat)
         t_many, _ = timed(con, many, args.repeat)
         print(f"20 KPIs over post_daily in one query {t_many * 1000:.0f} ms, one KPI "
-              f"{t_one * 1000:.0f} ms, ratio {t_many / t_one:.2f}x (target <= 1.5x)")
+              f"{t_one * 1000:.0f} ms, ratio {t_many / t_one:.2f}x")
         t_hand20, rows_hand20 = timed(con, HAND_WRITTEN_20, args.repeat)
         rows_many = con.execute(many).fetchall()
         assert same(rows_many, rows_hand20), "the 20 KPIs and their hand-written SQL disagree"
