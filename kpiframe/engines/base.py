@@ -41,6 +41,17 @@ def parse_url(url: str) -> EngineURL:
     return EngineURL(parts.scheme, path or None, parts.hostname, query, url)
 
 
+def no_database(path: str, engine: str, builds: bool) -> KpiframeError:
+    """A query named a database file that is not there (or is a folder): never created."""
+    import os
+
+    what = (f"{path} is a folder, not a {engine} database" if os.path.isdir(path)
+            else f"no {engine} database at {path}")
+    hint = "check the path in the engine URL (--engine, KPIFRAME_ENGINE or `engine:` in " \
+        "kpiframe.yaml)" + ("; `kpiframe sample-data` builds one" if builds else "")
+    return KpiframeError(Problem("no-database", what, hint=hint))
+
+
 def column_type(kind: str) -> exp.DataType:
     try:
         return exp.DataType.build(TYPES[kind])

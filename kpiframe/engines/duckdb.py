@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from kpiframe.engines.base import create_table_sql, insert_sql, parse_url
+from kpiframe.engines.base import create_table_sql, insert_sql, no_database, parse_url
 from kpiframe.platform import Result
 from kpiframe.problems import KpiframeError, Problem
 
@@ -67,12 +67,7 @@ class DuckDBConnection:
         self.con = self._open(attach=write or not missing)
 
     def _no_database(self) -> KpiframeError:
-        what = (f"{self.path} is a folder, not a DuckDB database" if os.path.isdir(self.path)
-                else f"no DuckDB database at {self.path}")
-        return KpiframeError(Problem(
-            "no-database", what,
-            hint="check the path in the engine URL (--engine, KPIFRAME_ENGINE or `engine:` "
-            "in kpiframe.yaml); `kpiframe sample-data` builds one"))
+        return no_database(self.path, "DuckDB", builds=True)
 
     def _read_only(self) -> KpiframeError:
         return KpiframeError(Problem(

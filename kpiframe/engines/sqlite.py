@@ -17,7 +17,13 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
-from kpiframe.engines.base import create_table_sql, drop_table_sql, insert_sql, parse_url
+from kpiframe.engines.base import (
+    create_table_sql,
+    drop_table_sql,
+    insert_sql,
+    no_database,
+    parse_url,
+)
 from kpiframe.platform import Result
 from kpiframe.problems import KpiframeError, Problem
 
@@ -45,12 +51,7 @@ class SQLiteConnection:
         self.con = self._open()
 
     def _no_database(self) -> KpiframeError:
-        what = (f"{self.shown} is a folder, not a SQLite database" if os.path.isdir(self.shown)
-                else f"no SQLite database at {self.shown}")
-        return KpiframeError(Problem(
-            "no-database", what,
-            hint="check the path in the engine URL (--engine, KPIFRAME_ENGINE or `engine:` "
-            "in kpiframe.yaml)"))
+        return no_database(self.shown, "SQLite", builds=False)
 
     def _uri(self, path: str) -> str:
         return f"file:{quote(path)}?mode={'rwc' if self.writing else 'ro'}"
