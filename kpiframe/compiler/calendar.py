@@ -10,6 +10,7 @@ from sqlglot import exp
 from kpiframe.compiler import dates
 from kpiframe.compiler.sources import quoted
 from kpiframe.compiler.state import State, col
+from kpiframe.definitions import Cumulative
 
 
 class Calendar(State):
@@ -26,6 +27,32 @@ class Calendar(State):
         chains = [c for _, cs in self.cums.values() for c in cs]
         return min((self.py_earlier(lo, c) for c in chains), default=lo)
 
+    def framed(self, cum: Cumulative) -> bool:
+        """Whether a cumulative is a window frame over the day spine: by day, for a window
+        in days or weeks or a to-date, which look back a known number of days (or to the
+        start of the period). A window in months varies in length; an all-time total with
+        --from looks back to the data's first day: both keep the general join."""
+        if self.grain != "day":
+            return False
+        if cum.window is not None:
+            return cum.window.days_or_months[0] == "DAY"
+        return cum.grain_to_date is not None or self.req.start is None
+
+    def spine_start(self) -> dt.date:
+        """Where the spine starts: spine_lo, and earlier by what a framed cumulative's
+        first window reaches back (those days are read, not shown)."""
+        first = self.spine_lo()
+        start = first
+        for cum, _ in self.cums.values():
+            if not self.framed(cum):
+                continue
+            if cum.window is not None:
+                start = min(start, dates.py_add(first, -(cum.window.days_or_months[1] - 1),
+                                                "DAY"))
+            elif cum.grain_to_date is not None:
+                start = min(start, dates.py_trunc(first, cum.grain_to_date))
+        return start
+
     def literal_bounds(self) -> dict[str, exp.Expr | None]:
         """Bounds known at compile time, as literals; None where the data decides them.
 
@@ -40,7 +67,7 @@ class Calendar(State):
         found: dict[str, exp.Expr | None] = dict.fromkeys(("lo", "spine_lo", "last_day", "hi"))
         if self.req.start is not None:
             found["lo"] = lit(dates.py_trunc(self.req.start, grain))
-            found["spine_lo"] = lit(self.spine_lo()) if self.grain else lit(self.req.start)
+            found["spine_lo"] = lit(self.spine_start()) if self.grain else lit(self.req.start)
         if self.req.end is not None:
             found["last_day"] = lit(self.req.end)
             found["hi"] = lit(dates.py_trunc(self.req.end, grain))
@@ -119,7 +146,7 @@ class Calendar(State):
         assert self.grain is not None
         if self.req.start is not None and self.req.end is not None:
             count = 0
-            period = self.spine_lo()
+            period = self.spine_start()
             while period <= self.req.end:
                 count += 1
                 period = dates.py_shift(period, 1, self.grain)

@@ -141,6 +141,8 @@ class Builder(Scans):
     def cumulative(self, cum: Cumulative) -> exp.Select:
         inner = self.kpis[cum.of]
         assert isinstance(inner, (Simple, Weighted))
+        if self.framed(cum):
+            return self.cumulative_frame(cum, inner)
         day = f"day_{inner.source}"
         d_period = col("period", "d")
         if self.grain:
@@ -212,6 +214,39 @@ class Builder(Scans):
         if group:
             query = query.group_by(*group, copy=False)
         return query
+
+    def cumulative_frame(self, cum: Cumulative, inner: Simple | Weighted) -> exp.Select:
+        """By day, a rolling or to-date sum is a window frame over the day spine (every day,
+        each --by key) left-joined to the daily values: one pass over a few thousand rows,
+        where the general form joins every day to every day of its window. The spine starts
+        early enough for the first day's window (`spine_start`)."""
+        partition: list[exp.Expr] = [col(dim, "k") for dim in self.by]
+        if cum.grain_to_date is not None:
+            partition.append(dates.trunc(col("period", "s"), cum.grain_to_date, self.dialect))
+        start: exp.Expr | str = "UNBOUNDED"
+        if cum.window is not None:
+            _, count = cum.window.days_or_months
+            start = exp.Literal.number(count - 1)
+        spec = exp.WindowSpec(kind="ROWS", start=start, start_side="PRECEDING",
+                              end="CURRENT ROW")
+        total = exp.Window(
+            this=exp.Sum(this=col("m_" + inner.name, "d")),
+            partition_by=partition or None,
+            order=exp.Order(expressions=[exp.Ordered(this=col("period", "s"))]),
+            spec=spec,
+        )
+        query = exp.select(col("period", "s"), *(col(d, "k") for d in self.by),
+                           exp.alias_(total, quoted("v"), copy=False), copy=False).from_(
+            exp.Table(this=quoted("spine"), alias=exp.TableAlias(this=quoted("s"))), copy=False)
+        if self.by:
+            query = query.join(
+                exp.Table(this=quoted("keys"), alias=exp.TableAlias(this=quoted("k"))),
+                join_type="cross", copy=False)
+        on: list[exp.Expr] = [exp.EQ(this=col("period", "d"), expression=col("period", "s"))]
+        on += [null_safe_eq(col(dim, "d"), col(dim, "k")) for dim in self.by]
+        return query.join(
+            exp.Table(this=quoted(f"day_{inner.source}"), alias=exp.TableAlias(this=quoted("d"))),
+            on=conjoin(*on), join_type="left", copy=False)
 
     def average(self, ratio: Ratio, chains: set[Chain]) -> exp.Select:
         """Per-entity ratios, averaged: Hootsuite's "average engagement rate by reach"."""
@@ -420,7 +455,7 @@ def compile_query(catalog: Catalog, request: Request, dialect: str) -> Compiled:
     columns.extend((name, value_kind(builder.kpis[name])) for name in request.kpis)
     known: dict[str, dt.date | None] = {"spine_lo": None, "hi": None}
     if builder.spine_cap is not None and request.start is not None:
-        known["spine_lo"] = builder.spine_lo()
+        known["spine_lo"] = builder.spine_start()
     if builder.spine_cap is not None and request.end is not None and request.grain:
         known["hi"] = dates.py_trunc(request.end, request.grain)
     tables = allowed_tables(catalog.platforms) | adapter(dialect).constant_tables

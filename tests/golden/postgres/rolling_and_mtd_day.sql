@@ -107,23 +107,21 @@ WITH "day_post_daily" AS (
 ), "cum_likes_7d" AS (
   SELECT
     "s"."period",
-    SUM("d"."m_likes") AS "v"
+    SUM("d"."m_likes") OVER (ORDER BY "s"."period" ROWS BETWEEN 6 PRECEDING AND CURRENT ROW) AS "v"
   FROM "spine" AS "s"
   LEFT JOIN "day_post_daily" AS "d"
-    ON "d"."period" <= "s"."as_of"
-    AND "d"."period" > CAST("s"."as_of" + INTERVAL '-7 DAY' AS DATE)
-  GROUP BY
-    "s"."period"
+    ON "d"."period" = "s"."period"
 ), "cum_likes_mtd" AS (
   SELECT
     "s"."period",
-    SUM("d"."m_likes") AS "v"
+    SUM("d"."m_likes") OVER (
+      PARTITION BY CAST(DATE_TRUNC('MONTH', "s"."period") AS DATE)
+      ORDER BY "s"."period"
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS "v"
   FROM "spine" AS "s"
   LEFT JOIN "day_post_daily" AS "d"
-    ON "d"."period" <= "s"."as_of"
-    AND "d"."period" >= CAST(DATE_TRUNC('MONTH', "s"."as_of") AS DATE)
-  GROUP BY
-    "s"."period"
+    ON "d"."period" = "s"."period"
 ), "base" AS (
   SELECT
     "s"."period"

@@ -105,23 +105,21 @@ WITH `day_post_daily` AS (
 ), `cum_likes_7d` AS (
   SELECT
     `s`.`period`,
-    SUM(`d`.`m_likes`) AS `v`
+    SUM(`d`.`m_likes`) OVER (ORDER BY `s`.`period` NULLS LAST ROWS BETWEEN 6 PRECEDING AND CURRENT ROW) AS `v`
   FROM `spine` AS `s`
   LEFT JOIN `day_post_daily` AS `d`
-    ON `d`.`period` <= `s`.`as_of`
-    AND `d`.`period` > CAST(DATE_ADD(`s`.`as_of`, -7) AS DATE)
-  GROUP BY
-    `s`.`period`
+    ON `d`.`period` = `s`.`period`
 ), `cum_likes_mtd` AS (
   SELECT
     `s`.`period`,
-    SUM(`d`.`m_likes`) AS `v`
+    SUM(`d`.`m_likes`) OVER (
+      PARTITION BY CAST(TRUNC(`s`.`period`, 'MONTH') AS DATE)
+      ORDER BY `s`.`period` NULLS LAST
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS `v`
   FROM `spine` AS `s`
   LEFT JOIN `day_post_daily` AS `d`
-    ON `d`.`period` <= `s`.`as_of`
-    AND `d`.`period` >= CAST(TRUNC(`s`.`as_of`, 'MONTH') AS DATE)
-  GROUP BY
-    `s`.`period`
+    ON `d`.`period` = `s`.`period`
 ), `base` AS (
   SELECT
     `s`.`period`

@@ -105,23 +105,21 @@ WITH "day_post_daily" AS (
 ), "cum_likes_7d" AS (
   SELECT
     "s"."period",
-    SUM("d"."m_likes") AS "v"
+    SUM("d"."m_likes") OVER (ORDER BY "s"."period" NULLS LAST ROWS BETWEEN 6 PRECEDING AND CURRENT ROW) AS "v"
   FROM "spine" AS "s"
   LEFT JOIN "day_post_daily" AS "d"
-    ON "d"."period" <= "s"."as_of"
-    AND "d"."period" > DATE("s"."as_of", PRINTF('%+d days', -7))
-  GROUP BY
-    "s"."period"
+    ON "d"."period" = "s"."period"
 ), "cum_likes_mtd" AS (
   SELECT
     "s"."period",
-    SUM("d"."m_likes") AS "v"
+    SUM("d"."m_likes") OVER (
+      PARTITION BY DATE("s"."period", 'start of month')
+      ORDER BY "s"."period" NULLS LAST
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS "v"
   FROM "spine" AS "s"
   LEFT JOIN "day_post_daily" AS "d"
-    ON "d"."period" <= "s"."as_of"
-    AND "d"."period" >= DATE("s"."as_of", 'start of month')
-  GROUP BY
-    "s"."period"
+    ON "d"."period" = "s"."period"
 ), "base" AS (
   SELECT
     "s"."period"
