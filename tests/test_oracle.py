@@ -157,7 +157,12 @@ def test_each_kpi_alone_matches_oracle(engine: EngineUnderTest, catalog: Catalog
     """A KPI queried without any other beside it: the range, keys and scans come from its
     own sources (a ratio with average_over once answered no rows on its own)."""
     grain, variant = ALONE_SHAPES[shape]
-    for name in applicable(grain, variant.by):
+    names = applicable(grain, variant.by)
+    if engine.name == "spark":
+        # a Spark query costs ~0.3 s: each KPI alone once there, in one of the shapes (the
+        # SQL is the other engines' compiled again; Spark's own numbers are checked above)
+        names = names[shape::len(ALONE_SHAPES)]
+    for name in names:
         rows = catalog.query([name], grain=grain, by=variant.by, where=variant.where_sql,
                              start=variant.start, end=variant.end, engine=engine.url)
         want = model.expected(DATA, model.Request(
