@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from functools import partial
 
 from sqlglot import exp
 
@@ -24,10 +23,18 @@ from kpiframe.expressions import row_expr, wanted
 WEIGHTED = exp.DataType.build("DECIMAL(38, 0)")
 
 
-def prefixed(part: Callable[[str, exp.Expr], exp.Expr], prefix: str, alias: str,
-             expr: exp.Expr) -> exp.Expr:
-    """A weighted KPI's per-entity part, named for its variant (m_ or w_)."""
-    return part(alias.replace("p_", f"p_{prefix}", 1), expr)
+def when(expr: exp.Expr, cond: exp.Expr | None) -> exp.Expr:
+    """`expr` on rows meeting `cond` (NULL elsewhere, which aggregates skip)."""
+    return expr if cond is None else exp.Case().when(cond.copy(), expr, copy=False)
+
+
+def usable(value: exp.Expr, cond: exp.Expr | None) -> exp.Expr:
+    """A row `last` may take: it meets the condition and has a value and a time."""
+    present = [exp.Not(this=exp.Is(this=exp.Paren(this=v), expression=exp.null()))
+               for v in (value.copy(), col("_t"))]
+    full = conjoin(cond.copy() if cond is not None else None, *present)
+    assert full is not None
+    return full
 
 
 class Scans(Calendar):
@@ -98,16 +105,14 @@ class Scans(Calendar):
             terms.append((weight, name, None if every else tuple(sorted(which))))
         return tuple(terms)
 
-    def weighted(self, m: Measure, condition: exp.Expr | None,
+    def weighted(self, m: Measure, condition: exp.Expr | None, name: str,
                  part: Callable[[str, exp.Expr], exp.Expr] | None = None) -> exp.Expr:
         """Σ weight x SUM(interaction), NULL for a cell without rows (as a sum is). `part`
-        (two-level aggregation) turns each per-entity aggregate into its combined form."""
+        (two-level aggregation) turns each per-entity aggregate, named after `name`, into
+        a column of the per-entity level, summed again here."""
 
-        def agg(alias: str, expr: exp.Expr, combine: type[exp.Expr]) -> exp.Expr:
-            return combine(this=part(alias, expr)) if part else expr
-
-        def when(expr: exp.Expr, cond: exp.Expr | None) -> exp.Expr:
-            return expr if cond is None else exp.Case().when(cond.copy(), expr, copy=False)
+        def agg(alias: str, expr: exp.Expr) -> exp.Expr:
+            return exp.Sum(this=part(alias, expr)) if part else expr
 
         rows = exp.Count(this=exp.Star()) if condition is None else \
             exp.Count(this=when(exp.Literal.number(1), condition))
@@ -117,15 +122,14 @@ class Scans(Calendar):
             if platforms is not None:
                 field = when(field, col("platform").isin(
                     *(exp.Literal.string(p) for p in platforms), copy=False))
-            summed = agg(f"p_{m.kpi.name}_{index}", exp.Sum(this=when(field, condition)),
-                         exp.Sum)
+            summed = agg(f"p_{name}_{index}", exp.Sum(this=when(field, condition)))
             # exact and wide on every engine before the weight multiplies it
             term: exp.Expr = exp.Coalesce(this=exp.cast(summed, WEIGHTED),
                                           expressions=[exp.Literal.number(0)])
             if weight != 1:
                 term = exp.Mul(this=number(weight), expression=term)
             total = term if total is None else exp.Add(this=total, expression=term)
-        present = exp.GT(this=agg(f"p_{m.kpi.name}_n", rows, exp.Sum),
+        present = exp.GT(this=agg(f"p_{name}_n", rows),
                          expression=exp.Literal.number(0))
         return exp.Case().when(present, total if total is not None else exp.Literal.number(0),
                                copy=False)
@@ -334,9 +338,6 @@ class Scans(Calendar):
         inner: list[exp.Expr] = [col(c) for c in (*cell, *entity)]
         outer: list[exp.Expr] = [col(c) for c in cell]
 
-        def when(expr: exp.Expr, cond: exp.Expr | None) -> exp.Expr:
-            return expr if cond is None else exp.Case().when(cond.copy(), expr, copy=False)
-
         def part(alias: str, expr: exp.Expr) -> exp.Expr:
             inner.append(exp.alias_(expr, quoted(alias), copy=False))
             return col(alias)
@@ -346,18 +347,14 @@ class Scans(Calendar):
             value = m.value.copy() if m.value is not None else None
             combined: exp.Expr
             if m.agg == "weighted":
-                combined = self.weighted(m, condition, partial(prefixed, part, prefix))
+                combined = self.weighted(m, condition, name, part)
             elif m.agg == "count":
                 counted = exp.Count(this=exp.Star()) if value is None and condition is None \
                     else exp.Count(this=when(value or exp.Literal.number(1), condition))
                 combined = exp.Sum(this=part(f"p_{name}", counted))
             elif m.agg == "last":
                 assert value is not None
-                present = [exp.Not(this=exp.Is(this=exp.Paren(this=v), expression=exp.null()))
-                           for v in (value.copy(), col("_t"))]
-                keep = conjoin(condition.copy() if condition is not None else None, *present)
-                assert keep is not None
-                latest = arg_max(value.copy(), col("_t"), keep)
+                latest = arg_max(value.copy(), col("_t"), usable(value, condition))
                 combined = exp.Sum(this=part(f"p_{name}", latest))
             elif m.agg == "avg":
                 assert value is not None
@@ -397,20 +394,8 @@ class Scans(Calendar):
     ) -> exp.Expr:
         value = m.value.copy() if m.value is not None else None
 
-        def when(expr: exp.Expr, cond: exp.Expr | None) -> exp.Expr:
-            return expr if cond is None else exp.Case().when(cond.copy(), expr, copy=False)
-
-        def usable(cond: exp.Expr | None) -> exp.Expr:
-            """A row `last` may take: it passes the condition and has a value and a time."""
-            assert value is not None
-            present = [exp.Not(this=exp.Is(this=exp.Paren(this=v), expression=exp.null()))
-                       for v in (value.copy(), col("_t"))]
-            full = conjoin(cond.copy() if cond is not None else None, *present)
-            assert full is not None
-            return full
-
         if m.agg == "weighted":
-            return self.weighted(m, condition)
+            return self.weighted(m, condition, name)
         if m.agg == "count":
             if value is None and condition is None:
                 return exp.Count(this=exp.Star())
@@ -426,7 +411,7 @@ class Scans(Calendar):
             # at that time the largest value: one value per entity, never a sum of ties
             first = "_rn_" + name
             order = [
-                exp.Ordered(this=exp.Case().when(usable(condition), exp.Literal.number(0),
+                exp.Ordered(this=exp.Case().when(usable(value, condition), exp.Literal.number(0),
                                                  copy=False).else_(exp.Literal.number(1),
                                                                    copy=False)),
                 exp.Ordered(this=col("_t"), desc=True, nulls_first=False),
@@ -437,7 +422,7 @@ class Scans(Calendar):
                            order=exp.Order(expressions=order)),
                 quoted(first), copy=False))
             chosen = exp.EQ(this=col(first), expression=exp.Literal.number(1))
-            return exp.Sum(this=when(value, conjoin(chosen, usable(condition))))
+            return exp.Sum(this=when(value, conjoin(chosen, usable(value, condition))))
         functions: dict[str, type[exp.Expr]] = {
             "sum": exp.Sum,
             "avg": exp.Avg,
