@@ -41,7 +41,7 @@ FIELD_TYPES: Mapping[str, Type] = {
 }
 
 #: cast targets a user may name, with the parameters each takes and the type it gives
-_CASTS: Mapping[Any, tuple[int, Type]] = {
+CASTS: Mapping[Any, tuple[int, Type]] = {
     exp.DataType.Type.INT: (0, "number"),
     exp.DataType.Type.BIGINT: (0, "number"),
     exp.DataType.Type.SMALLINT: (0, "number"),
@@ -320,10 +320,10 @@ class Builder:
     def cast(self, node: exp.Cast) -> Built:
         this = self.build(node.this)
         target = node.args.get("to")
-        if not isinstance(target, exp.DataType) or target.this not in _CASTS:
+        if not isinstance(target, exp.DataType) or target.this not in CASTS:
             raise BuildError("expr-forbidden", f"cannot cast to {_short(target)}", target or node,
                              f"cast to {CAST_NAMES}")
-        arity, kind = _CASTS[target.this]
+        arity, kind = CASTS[target.this]
         params = [self.type_param(p, node) for p in target.expressions]
         if len(params) > arity:
             raise BuildError("expr-forbidden", f"{target.this.value} takes at most {arity} "

@@ -19,7 +19,7 @@ from sqlglot import Token, Tokenizer, TokenType, exp
 from sqlglot.errors import ParseError, TokenError
 
 from kpiframe import canonical
-from kpiframe.exprbuild import FIELD_TYPES, Builder, BuildError, Type, type_hint
+from kpiframe.exprbuild import CAST_NAMES, CASTS, FIELD_TYPES, Builder, BuildError, Type, type_hint
 from kpiframe.problems import did_you_mean
 
 #: node types a row expression may contain besides columns, literals and functions below
@@ -58,13 +58,6 @@ _DERIVED_HINT = (
     "a derived KPI combines KPI names and numbers with + - * /, parentheses and "
     "coalesce, nullif, abs, round, least, greatest"
 )
-
-_CAST_TYPES = {
-    exp.DataType.Type.INT, exp.DataType.Type.BIGINT, exp.DataType.Type.SMALLINT,
-    exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT, exp.DataType.Type.DECIMAL,
-    exp.DataType.Type.TEXT, exp.DataType.Type.VARCHAR, exp.DataType.Type.BOOLEAN,
-    exp.DataType.Type.DATE, exp.DataType.Type.TIMESTAMP,
-}
 
 _STATEMENTS = (
     exp.Drop, exp.Create, exp.Insert, exp.Update, exp.Delete, exp.Alter, exp.Command,
@@ -276,10 +269,9 @@ def _check(
                 advice,
             )
         if isinstance(node, exp.DataType):
-            if node.this not in _CAST_TYPES:
+            if node.this not in CASTS:
                 raise ExprError("expr-forbidden", f"cannot cast to {node.sql()}", _offset(node),
-                                "cast to INT, BIGINT, DOUBLE, DECIMAL, TEXT, BOOLEAN, DATE or "
-                                "TIMESTAMP")
+                                f"cast to {CAST_NAMES}")
             continue
         if not isinstance(node, nodes):
             at = _token_offset(text, TokenType.DPIPE) if isinstance(node, exp.DPipe) \
