@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
+from kpiframe.compiler.sources import parse
 from kpiframe.platform import Select, Table
 from kpiframe.plugins import ActivePlatform
 from kpiframe.problems import KpiframeError, Problem
@@ -48,14 +50,22 @@ def binding_tables(bindings: Iterable[tuple[Table | Select, str]]) -> frozenset[
         if isinstance(binding, Table):
             ref = exp.to_table(binding.table)
             found.add(((ref.db or schema).casefold(), ref.name.casefold()))
-            continue
-        tree = sqlglot.parse_one(binding.sql, read=binding.dialect)
-        ctes = {cte.alias.casefold() for cte in tree.find_all(exp.CTE)}
-        for table in tree.find_all(exp.Table):
-            if not table.db and table.name.casefold() in ctes:
-                continue
-            found.add(((table.db or schema).casefold(), table.name.casefold()))
+        else:
+            found |= _select_tables(binding.sql, binding.dialect, schema)
     return frozenset(found)
+
+
+@lru_cache(maxsize=4096)
+def _select_tables(sql: str, dialect: str, schema: str) -> frozenset[TableName]:
+    """The tables a plugin's SELECT reads; its SQL is parsed once per process (every
+    compile asks), through the compiler's own parse cache."""
+    tree = parse(sql, dialect)
+    ctes = {cte.alias.casefold() for cte in tree.find_all(exp.CTE)}
+    return frozenset(
+        ((table.db or schema).casefold(), table.name.casefold())
+        for table in tree.find_all(exp.Table)
+        if table.db or table.name.casefold() not in ctes
+    )
 
 
 def _refuse(sql: str, why: str) -> KpiframeError:
