@@ -240,7 +240,8 @@ class Catalog:
         from kpiframe import checks, kpitests
 
         problems = list(self.load_problems)
-        problems.extend(checks.project_problems(self))
+        # load_catalog refuses these; a Catalog built directly is checked the same way
+        problems.extend(plugin_problems(self.project, self.registry))
         problems.extend(checks.run(self))
         problems.extend(kpitests.check(self))
         problems.extend(self.registry.validate(self, problems))

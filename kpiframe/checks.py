@@ -422,28 +422,6 @@ def cycles(kpis: dict[str, Kpi]) -> list[Problem]:
     return problems
 
 
-def project_problems(catalog: Catalog) -> list[Problem]:
-    """kpiframe.yaml settings that only make sense once plugins are loaded."""
-    problems: list[Problem] = []
-    registered = catalog.registry.platforms
-    for name, settings in catalog.project.platforms.items():
-        where = catalog.project.platform_locations.get(name)
-        if name not in registered:
-            problems.append(Problem.at(
-                where, "unknown-platform",
-                f"kpiframe.yaml configures platform '{name}', which no plugin provides",
-                hint=did_you_mean(name, registered) or "`kpiframe plugins` lists platforms"))
-            continue
-        platform = registered[name][0]
-        if settings.layout and settings.layout not in platform.layout_names:
-            problems.append(Problem.at(
-                where, "unknown-layout",
-                f"platform '{name}' has no layout '{settings.layout}'",
-                hint=did_you_mean(settings.layout, platform.layout_names)
-                or "layouts: " + ", ".join(platform.layout_names)))
-    return problems
-
-
 def run(catalog: Catalog, only: Iterable[str] | None = None) -> list[Problem]:
     """Semantic problems of the catalog, or of the KPIs in `only` (in that order), which
     should be closed under reference, as a request's closure is: a cycle is looked for
