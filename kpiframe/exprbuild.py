@@ -300,9 +300,12 @@ class Builder:
         false = self.build(false_node) if false_node is not None else None
         if false is not None and false_node is not None:
             kinds.append((false_node, false.type))
-        return Built(exp.If(this=condition, true=true.tree,
-                            false=false.tree if false is not None else None),
-                     self.unify(node, kinds))
+        # built as the CASE it means: every engine reads CASE, while sqlglot's IF spelling
+        # for some (Exasol's IF ... ENDIF) does not read back after a parenthesised condition
+        case = exp.Case().when(condition, true.tree, copy=False)
+        if false is not None:
+            case = case.else_(false.tree, copy=False)
+        return Built(case, self.unify(node, kinds))
 
     def unify(self, node: exp.Expr, kinds: list[tuple[exp.Expr, Type]]) -> Type:
         known = [(n, k) for n, k in kinds if k != "null"]
