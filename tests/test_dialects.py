@@ -1,4 +1,4 @@
-"""The dialect adapter (kpiframe/compiler/dialects.py): what it rewrites, and that every
+"""The dialect adapter (kpiframe/compiler/adapters.py): what it rewrites, and that every
 engine then computes `extract` and `LIKE`/`ILIKE` as plain Python says they mean.
 
 The engine checks run one query per engine over many dates (every day of twelve years,
@@ -14,7 +14,7 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from kpiframe.compiler.dialects import adapt_row_expr, adapter, glob_pattern
+from kpiframe.compiler.adapters import adapt_row_expr, adapter, glob_pattern
 from kpiframe.exprbuild import DATE_PARTS
 from kpiframe.expressions import row_expr
 from tests.engines import ENGINES, EngineUnderTest, engine_under_test

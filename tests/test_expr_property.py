@@ -28,7 +28,7 @@ from sqlglot.tokens import Tokenizer
 
 from kpiframe import load_catalog
 from kpiframe.catalog import Catalog
-from kpiframe.compiler.dialects import adapt_row_expr
+from kpiframe.compiler.adapters import adapt_row_expr
 from kpiframe.expressions import ExprError, row_expr
 
 DIALECTS = sorted(d for d in Dialect.classes if d)

@@ -1,17 +1,38 @@
-"""The shapes of a statement that differ by engine: one adapter per dialect.
+"""Everything that differs by engine, in one adapter class per dialect.
 
 sqlglot prints one tree in every dialect, but some trees are not the best (or not valid)
-statement everywhere. Those choices live here, one class per dialect overriding the
-portable behaviour of `Adapter`, as sqlglot keeps dialect quirks in dialect classes,
-never as `if dialect == ...` branches through the compiler:
+statement everywhere, and some row expressions compute different things on different
+engines. Those choices live here, one class per dialect overriding the portable
+behaviour of `Adapter`, as sqlglot keeps dialect quirks in dialect classes, never as
+`if dialect == ...` branches through the compiler.
+
+Statement shapes:
 
 - `agg: last` needs, per entity, the value at the latest time. Engines with an arg-max
   aggregate (DuckDB's ARG_MAX, Spark's MAX_BY) take it in one hash aggregate; the others
   rank rows in a window. Ties at the latest time resolve to the largest value everywhere.
 - Oracle (before 23c) refuses a SELECT without FROM; its constant rows read DUAL.
+- PostgreSQL rounds only NUMERIC to a number of digits.
+- DAX's and PRQL's parsers read another language while their generators print SQL: the
+  statement check (verify.py) reads their output back as `read_as` says.
 
-Row expressions (a KPI's `filter` and `expr`, `--where`) have their own adapters in
-`dialects.py`.
+Row expressions (a KPI's `filter` and `expr`, `--where`) are portable SQL by their shape
+(kpiframe/exprbuild.py), but two of the forms they allow compute different things on
+different engines:
+
+- `LIKE` ignores case on SQLite (for ASCII letters) and on no other engine; PostgreSQL and
+  Spark treat a backslash in the pattern as an escape character, DuckDB and SQLite do not.
+  kpiframe's `LIKE` is case-sensitive, `%` matches any run of characters, `_` exactly one,
+  and every other character (backslash included) only itself. `ILIKE` is the same without
+  regard to case.
+- `extract` is a syntax error on SQLite; Spark's day of week counts from 1 = Sunday where
+  PostgreSQL and DuckDB count from 0; PostgreSQL refuses hour, minute or second of a DATE
+  and returns seconds with their fraction, as Spark does. kpiframe's `extract` gives whole
+  numbers: `dow` 0 = Sunday, `week` the ISO week (1-53, weeks start on Monday), `second`
+  the whole seconds, and hour, minute and second of a DATE are 0.
+
+`adapt_row_expr` is the entry point for row expressions; the SQL writer calls it where a
+row expression is copied into a scan, and on the KPI values of the final SELECT.
 """
 
 from __future__ import annotations
@@ -20,14 +41,33 @@ from typing import ClassVar
 
 from sqlglot import exp
 
+from kpiframe.exprbuild import DATE_PARTS
+
+#: date parts that need a time of day: a DATE's are 0
+TIME_PARTS = frozenset({"hour", "minute", "second"})
+
+_INT = exp.DataType.Type.BIGINT
+
+
+def _int(value: exp.Expr) -> exp.Expr:
+    return exp.cast(value, _INT)
+
 
 class Adapter:
-    """The portable statement: no arg-max aggregate, SELECT without FROM allowed."""
+    """The portable statement, as ANSI SQL writes it: no arg-max aggregate, SELECT
+    without FROM allowed, `EXTRACT` with its result made a whole number (a DATE's time
+    parts read from its midnight), and `LIKE`/`ILIKE` as written, since ANSI LIKE has no
+    escape character unless the SQL names one. A dialect without an adapter of its own
+    (`compile --dialect`) gets this one."""
 
     #: the sqlglot dialect names this adapter serves
     names: ClassVar[tuple[str, ...]] = ()
     #: the table a SELECT of constants reads, where the engine needs one
     constant_from: ClassVar[str | None] = None
+    #: the dialect sqlglot reads this one's output back with (None: the same one)
+    read_as: ClassVar[str | None] = None
+    #: the character LIKE treats as an escape when the SQL names none (None: no such one)
+    like_escape: ClassVar[str | None] = None
 
     @property
     def has_arg_max(self) -> bool:
@@ -54,6 +94,59 @@ class Adapter:
                 select.from_(exp.Table(this=exp.to_identifier(self.constant_from)), copy=False)
         return tree
 
+    # -- extract ---------------------------------------------------------------------------
+
+    def extract(self, part: str, value: exp.Expr) -> exp.Expr:
+        """`part` of `value` (a DATE or TIMESTAMP) as a whole number."""
+        if part in TIME_PARTS:
+            value = exp.cast(value, exp.DataType.Type.TIMESTAMP)  # a DATE is its midnight
+        native: exp.Expr = exp.Extract(this=exp.var(part.upper()), expression=value)
+        if part == "second":
+            native = exp.Floor(this=native)  # whole seconds, as DuckDB gives them
+        return _int(native)
+
+    # -- LIKE / ILIKE ------------------------------------------------------------------------
+
+    def like(self, node: exp.Like) -> exp.Expr:
+        return exp.Like(this=node.this, expression=self.literal_pattern(node.expression))
+
+    def ilike(self, node: exp.ILike) -> exp.Expr:
+        return exp.ILike(this=node.this, expression=self.literal_pattern(node.expression))
+
+    def literal_pattern(self, pattern: exp.Expr) -> exp.Expr:
+        """The pattern with this engine's default escape character made to match itself:
+        doubled in a string literal, by REPLACE for any other expression."""
+        escape = self.like_escape
+        if escape is None:
+            return pattern
+        if isinstance(pattern, exp.Literal) and pattern.is_string:
+            return exp.Literal.string(str(pattern.this).replace(escape, escape * 2))
+        if isinstance(pattern, exp.Null):
+            return pattern
+        return replace(pattern, escape, escape * 2)
+
+    # -- the walk ------------------------------------------------------------------------------
+
+    def adapt(self, node: exp.Expr) -> exp.Expr:
+        """One node whose children are already adapted."""
+        if isinstance(node, exp.Extract) and isinstance(node.this, exp.Var):
+            part = node.this.name.lower()
+            if part in DATE_PARTS:
+                return self.extract(part, node.expression)
+        if isinstance(node, (exp.Like, exp.ILike)):
+            # sqlglot may keep `x NOT LIKE p` as a LIKE with `negate` set: keep the NOT
+            negate = bool(node.args.get("negate"))
+            plain = type(node)(this=node.this, expression=node.expression)
+            matched = self.like(plain) if isinstance(plain, exp.Like) else self.ilike(plain)
+            return exp.Not(this=matched) if negate else matched
+        return node
+
+
+def replace(text: exp.Expr, old: str, new: str) -> exp.Expr:
+    """SQL `REPLACE(text, old, new)`: every engine kpiframe runs on has it by this name."""
+    return exp.Anonymous(this="REPLACE", expressions=[
+        text, exp.Literal.string(old), exp.Literal.string(new)])
+
 
 class _ArgMaxFilter(Adapter):
     """ARG_MAX / MAX_BY keyed by the (time, value) row, with a FILTER clause."""
@@ -71,27 +164,176 @@ class _ArgMaxFilter(Adapter):
 
 
 class DuckDB(_ArgMaxFilter):
+    """ARG_MAX for `last`. DuckDB's `EXTRACT` already gives whole numbers (seconds without
+    their fraction), 0 for a DATE's time parts and 0 = Sunday; its LIKE has no default
+    escape."""
+
     names = ("duckdb",)
+
+    def extract(self, part: str, value: exp.Expr) -> exp.Expr:
+        return exp.Extract(this=exp.var(part.upper()), expression=value)
+
+
+class Postgres(Adapter):
+    """PostgreSQL's LIKE escapes with a backslash unless told otherwise; its `EXTRACT`
+    returns NUMERIC (seconds with their fraction) and refuses a DATE's time parts, which
+    the portable form already handles."""
+
+    names = ("postgres",)
+    like_escape = "\\"
+
+    def adapt(self, node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Round):
+            # PostgreSQL rounds only NUMERIC to a number of digits
+            node.set("this", exp.cast(node.this, exp.DataType.Type.DECIMAL))
+            return node
+        return super().adapt(node)
 
 
 class Spark(_ArgMaxFilter):
+    """MAX_BY for `last`, keyed by a struct. Spark counts the day of week from 1 = Sunday,
+    and its LIKE escapes with a backslash; seconds come with their fraction, as on
+    PostgreSQL."""
+
     names = ("spark", "databricks")
+    like_escape = "\\"
 
     def key(self, time: exp.Expr, value: exp.Expr) -> exp.Expr:
         return exp.Struct(expressions=[time, value])
 
+    def extract(self, part: str, value: exp.Expr) -> exp.Expr:
+        if part == "dow":
+            return exp.Sub(this=super().extract(part, value), expression=exp.Literal.number(1))
+        return super().extract(part, value)
+
+
+class Spark2(Spark):
+    """Spark before 3.0, which has no MAX_BY: `last` through a window."""
+
+    names = ("spark2",)
+
+    @property
+    def has_arg_max(self) -> bool:
+        return False
+
+
+#: SQLite strftime formats of the parts that are one directly
+_STRFTIME = {"year": "%Y", "month": "%m", "day": "%d", "dow": "%w", "doy": "%j",
+             "hour": "%H", "minute": "%M", "second": "%S"}
+
+
+class SQLite(Adapter):
+    """SQLite has no `EXTRACT` (dates are ISO text read by `strftime`) and its LIKE ignores
+    the case of ASCII letters; GLOB is its case-sensitive match, with `*`, `?` and `[...]`
+    for wildcards. `ILIKE` needs nothing: sqlglot prints `LOWER(x) LIKE LOWER(p)`, and
+    SQLite's LIKE has no escape character."""
+
+    names = ("sqlite",)
+
+    def extract(self, part: str, value: exp.Expr) -> exp.Expr:
+        if part == "quarter":
+            month = self.extract("month", value)
+            return _int_div(exp.Paren(this=exp.Add(this=month, expression=exp.Literal.number(2))),
+                            3)
+        if part == "week":
+            # ISO: the week of the year its Thursday falls in (this SQLite may lack %V)
+            thursday = exp.Anonymous(this="DATE", expressions=[
+                value, exp.Literal.string("-3 days"), exp.Literal.string("weekday 4")])
+            doy = _strftime("%j", thursday)
+            return exp.Add(
+                this=_int_div(exp.Paren(this=exp.Sub(this=doy, expression=exp.Literal.number(1))),
+                              7),
+                expression=exp.Literal.number(1))
+        return _strftime(_STRFTIME[part], value)
+
+    def like(self, node: exp.Like) -> exp.Expr:
+        return exp.Glob(this=node.this, expression=glob_pattern(node.expression))
+
+
+def _int_div(numerator: exp.Expr, denominator: int) -> exp.Expr:
+    """Integer division of a whole number (`typed`: sqlglot prints SQLite's plain `/`)."""
+    return exp.Div(this=numerator, expression=exp.Literal.number(denominator), typed=True)
+
+
+def _strftime(fmt: str, value: exp.Expr) -> exp.Expr:
+    return _int(exp.Anonymous(this="STRFTIME", expressions=[exp.Literal.string(fmt), value]))
+
+
+#: a LIKE pattern's characters -> GLOB's, in an order that leaves what it wrote untouched:
+#: GLOB's own wildcards first become bracketed literals, then LIKE's become GLOB's
+_GLOB_STEPS = (("[", "[[]"), ("*", "[*]"), ("?", "[?]"), ("%", "*"), ("_", "?"))
+
+
+def glob_pattern(pattern: exp.Expr) -> exp.Expr:
+    """A LIKE pattern as the GLOB pattern that matches the same strings, case-sensitively:
+    translated now when it is a string literal, by nested REPLACE in SQL otherwise."""
+    if isinstance(pattern, exp.Literal) and pattern.is_string:
+        text = str(pattern.this)
+        return exp.Literal.string("".join(_glob_char(c) for c in text))
+    if isinstance(pattern, exp.Null):
+        return pattern
+    for old, new in _GLOB_STEPS:
+        pattern = replace(pattern, old, new)
+    return pattern
+
+
+def _glob_char(char: str) -> str:
+    return {"[": "[[]", "*": "[*]", "?": "[?]", "%": "*", "_": "?"}.get(char, char)
+
 
 class Oracle(Adapter):
+    """Oracle before 23c refuses a SELECT without FROM: constant rows read DUAL."""
+
     names = ("oracle",)
     constant_from = "DUAL"
 
 
+class Dax(Adapter):
+    """sqlglot's DAX dialect parses DAX but prints SQL: its output is read back as plain
+    SQL."""
+
+    names = ("dax",)
+    read_as = ""
+
+
+class Prql(Adapter):
+    """sqlglot's PRQL dialect parses PRQL but prints SQL with backquoted names and doubled
+    quotes, which SQLite's parser reads."""
+
+    names = ("prql",)
+    read_as = "sqlite"
+
+
 _BY_NAME: dict[str, Adapter] = {
-    name: cls() for cls in (DuckDB, Spark, Oracle) for name in cls.names
+    name: cls()
+    for cls in (DuckDB, Postgres, Spark, Spark2, SQLite, Oracle, Dax, Prql)
+    for name in cls.names
 }
 _PORTABLE = Adapter()
 
 
 def adapter(dialect: str) -> Adapter:
-    """The adapter for a sqlglot dialect name (the portable one when it has none)."""
+    """The adapter of a sqlglot dialect name; the portable one for a dialect without its own."""
     return _BY_NAME.get(dialect, _PORTABLE)
+
+
+def adapt_row_expr(tree: exp.Expr, dialect: str) -> exp.Expr:
+    """An expression as `dialect` computes it the way every engine does.
+
+    `tree` is not changed: a tree with nothing to adapt comes back as it is, any other as an
+    adapted copy. Children are adapted before their parent (an `extract` inside a LIKE's
+    operand is rewritten too)."""
+    if tree.find(exp.Extract, exp.Like, exp.ILike, exp.Round) is None:
+        return tree
+    rules = adapter(dialect)
+    root = tree.copy()
+    # reversed pre-order: every node comes after all of its descendants
+    for node in reversed(list(root.walk(bfs=False))):
+        adapted = rules.adapt(node)
+        if adapted is node:
+            continue
+        if node is root:
+            root = adapted
+        else:
+            node.replace(adapted)
+    return root

@@ -44,7 +44,7 @@ from kpiframe.expressions import kpi_expr, row_expr
 
 if TYPE_CHECKING:
     from kpiframe.catalog import Catalog
-from kpiframe.compiler.adapters import adapter
+from kpiframe.compiler.adapters import adapt_row_expr, adapter
 from kpiframe.compiler.scans import Scans
 from kpiframe.compiler.state import Chain, col, conjoin, null_safe_eq, number
 from kpiframe.compiler.verify import allowed_tables, verify
@@ -133,9 +133,6 @@ class Builder(Scans):
                 node.set(
                     key, [self.lower(c, chain) if isinstance(c, exp.Expr) else c for c in child]
                 )
-        if isinstance(node, exp.Round) and self.dialect == "postgres":
-            # PostgreSQL rounds only NUMERIC to a number of digits
-            node.set("this", exp.cast(node.this, exp.DataType.Type.DECIMAL))
         return node
 
     def cumulative(self, cum: Cumulative) -> exp.Select:
@@ -375,7 +372,9 @@ class Builder(Scans):
             columns.append(col(dim, "base"))
             order.append(exp.Ordered(this=col(dim, "base"), nulls_first=False))
         for name, value in outputs:
-            columns.append(exp.alias_(value, quoted(name), copy=False))
+            # a derived KPI's functions as this engine computes them (ROUND on PostgreSQL)
+            columns.append(exp.alias_(adapt_row_expr(value, self.dialect), quoted(name),
+                                      copy=False))
         query = exp.select(*columns, copy=False).from_(exp.Table(this=quoted("base")), copy=False)
         for (key, chain), alias in self.joins.items():
             on: list[exp.Expr | None] = []

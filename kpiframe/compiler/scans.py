@@ -10,9 +10,8 @@ from sqlglot import exp
 
 from kpiframe import canonical
 from kpiframe.compiler import dates
-from kpiframe.compiler.adapters import adapter
+from kpiframe.compiler.adapters import adapt_row_expr, adapter
 from kpiframe.compiler.calendar import Calendar
-from kpiframe.compiler.dialects import adapt_row_expr
 from kpiframe.compiler.sources import quoted, source_relation
 from kpiframe.compiler.state import Measure, SourceScan, col, conjoin, number
 from kpiframe.definitions import Simple, Weighted

@@ -34,9 +34,14 @@ _FORBIDDEN: tuple[type[exp.Expr], ...] = (
 
 TableName = tuple[str, str]
 
-#: dialects whose parser reads another language (DAX, PRQL) while their generator prints
-#: SQL (PRQL's with backquoted names and doubled quotes): their output is read back as such
-_READ_AS = {"dax": "", "prql": "sqlite"}
+
+
+def _read_as(dialect: str) -> str:
+    """The dialect `dialect`'s output is parsed back with (its adapter says)."""
+    from kpiframe.compiler.adapters import adapter
+
+    read_as = adapter(dialect).read_as
+    return dialect if read_as is None else read_as
 
 
 def _name(table: exp.Table) -> TableName:
@@ -82,7 +87,7 @@ def verify(sql: str, dialect: str, allowed: frozenset[TableName]) -> None:
     level = logger.level
     logger.setLevel(logging.ERROR)  # a fallback to Command is reported below, not logged
     try:
-        statements = [s for s in sqlglot.parse(sql, read=_READ_AS.get(dialect, dialect))
+        statements = [s for s in sqlglot.parse(sql, read=_read_as(dialect))
                       if s is not None]
     except (ParseError, TokenError) as error:
         raise _refuse(sql, f"it does not parse back as {dialect} "
