@@ -16,7 +16,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kpiframe import schema, yamlsource
+from kpiframe import dashboards, schema, yamlsource
 from kpiframe.definitions import Kpi, build
 from kpiframe.plugins import ActivePlatform, Registry, load_registry
 from kpiframe.problems import KpiframeError, Location, Problem, did_you_mean
@@ -37,6 +37,7 @@ from kpiframe.yamlsource import YMap
 if TYPE_CHECKING:
     import datetime as dt
 
+    from kpiframe.dashboards import Dashboard
     from kpiframe.run import Rows
 
 SUFFIXES = (".yaml", ".yml")
@@ -54,6 +55,8 @@ class DefinitionFile:
     #: names of KPIs whose definition is broken, so references to them are not "unknown"
     broken: set[str] = field(default_factory=set)
     problems: list[Problem] = field(default_factory=list)
+    #: dashboards (`dashboards:`), schema-valid (kpiframe.dashboards)
+    dashboards: list[Dashboard] = field(default_factory=list)
 
 
 def _expand(paths: Iterable[Path | str], problems: list[Problem]) -> list[Path]:
@@ -146,6 +149,7 @@ def read_file(path: Path, plugin: str | None = None) -> DefinitionFile:
     for index, item in enumerate(tests if isinstance(tests, list) else []):
         if ("tests", index) not in broken:
             result.tests.append(item)
+    result.dashboards = dashboards.read(doc, shown, plugin)
     return result
 
 
@@ -244,6 +248,7 @@ class Catalog:
         problems.extend(plugin_problems(self.project, self.registry))
         problems.extend(checks.run(self))
         problems.extend(kpitests.check(self))
+        problems.extend(dashboards.check(self))
         problems.extend(self.registry.validate(self, problems))
         problems.extend(self.registry.problems)
         unique = [p for p in dict.fromkeys(problems) if not self._ignored(p)]
@@ -305,14 +310,17 @@ class Catalog:
         end: dt.date | str | None = None,
         platforms: Sequence[str] | str | None = None,
         engine: str | None = None,
+        targets: bool = True,
     ) -> Rows:
-        """Run `kpis` on an engine (default: the project's); rows as dicts."""
+        """Run `kpis` on an engine (default: the project's); rows as dicts. After each KPI
+        with a target come `<kpi>.target`, `<kpi>.attainment` and `<kpi>.status`
+        (docs/targets.md) unless `targets` is False."""
         from kpiframe.compiler import make_request
         from kpiframe.run import run
 
         self.refuse_broken_plugins()
         request = make_request(self, kpis, grain, by, where, start, end, platforms)
-        return run(self, request, self.project.engine_url(engine))
+        return run(self, request, self.project.engine_url(engine), targets=targets)
 
 
 def _dialect(name: str) -> str:
