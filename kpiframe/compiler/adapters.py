@@ -195,7 +195,7 @@ class Spark(_ArgMaxFilter):
     and its LIKE escapes with a backslash; seconds come with their fraction, as on
     PostgreSQL."""
 
-    names = ("spark", "databricks")
+    names: ClassVar[tuple[str, ...]] = ("spark", "databricks")
     like_escape = "\\"
 
     def key(self, time: exp.Expr, value: exp.Expr) -> exp.Expr:
