@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from kpiframe import canonical
+from kpiframe import canonical, sql_shapes
 from kpiframe.platform import Engine, Layout, Platform, Select, Table
 from kpiframe.problems import Problem
 
@@ -140,14 +140,35 @@ def _binding(source: str, binding: Any) -> None:
         raise BadResult(f"maps unknown field(s): {', '.join(map(str, bad))}")
 
 
-def _parse(sql: Any, dialect: Any) -> Any:
-    import sqlglot
-    from sqlglot.errors import SqlglotError
-
+def _shape(sql: Any, dialect: Any) -> sql_shapes.Shape:
+    """What `sql` parses to in `dialect`. The same text is parsed once per sqlglot version
+    (sql_shapes.py): the first-party plugins share most of theirs, and it does not change
+    between runs."""
     if not isinstance(sql, str) or not sql.strip():
         raise BadResult(f"SQL must be a non-empty string, not {_short(sql)}")
     if not isinstance(dialect, str):
         raise BadResult(f"dialect must be a string, not {_short(dialect)}")
+    known = sql_shapes.CACHE.get(sql, dialect)
+    if known is not None:
+        return known
+    tree = _parse(sql, dialect)
+    from sqlglot import exp
+
+    is_query = isinstance(tree, exp.Query)
+    shape = sql_shapes.Shape(
+        kind=type(tree).__name__,
+        is_query=is_query,
+        is_statement=isinstance(tree, (exp.Select, exp.SetOperation, exp.Command)),
+        selects=tuple(name.lower() for name in tree.named_selects) if is_query else (),
+    )
+    sql_shapes.CACHE.put(sql, dialect, shape)
+    return shape
+
+
+def _parse(sql: str, dialect: str) -> Any:
+    import sqlglot
+    from sqlglot.errors import SqlglotError
+
     logger = logging.getLogger("sqlglot")
     level = logger.level
     logger.setLevel(logging.ERROR)  # "falling back to parsing as a Command" is ours to say
@@ -161,21 +182,17 @@ def _parse(sql: Any, dialect: Any) -> Any:
 
 
 def _query(sql: Any, dialect: Any) -> tuple[str, ...]:
-    from sqlglot import exp
-
-    tree = _parse(sql, dialect)
-    if not isinstance(tree, exp.Query):
-        raise BadResult(f"SQL must be one SELECT query, not {type(tree).__name__}: "
+    shape = _shape(sql, dialect)
+    if not shape.is_query:
+        raise BadResult(f"SQL must be one SELECT query, not {shape.kind}: "
                         f"{_short(sql)}")
-    return tuple(name.lower() for name in tree.named_selects)
+    return shape.selects
 
 
 def _expression(sql: Any, dialect: Any, what: str) -> None:
-    from sqlglot import exp
-
     try:
-        tree = _parse(sql, dialect)
+        shape = _shape(sql, dialect)
     except BadResult as exc:
         raise BadResult(f"{what}: {exc}") from None
-    if isinstance(tree, (exp.Select, exp.SetOperation, exp.Command)):
+    if shape.is_statement:
         raise BadResult(f"{what}: must be one SQL expression, not {_short(sql)}")

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import pluggy
 
-from kpiframe import hookspecs, plugin_guard, plugin_results
+from kpiframe import hookspecs, plugin_guard, plugin_results, sql_shapes
 from kpiframe.catalog_view import CatalogView
 from kpiframe.platform import Binding, Engine, Layout, Platform, PlatformSettings
 from kpiframe.problems import Problem
@@ -436,6 +436,7 @@ def load_registry(
         for dotted in names:
             registry.load_module(dotted, "--plugin / kpiframe.yaml")
         registry.collect()
+        sql_shapes.CACHE.save()  # the binding SQL parsed for the first time, for next run
         _CACHE[key] = registry
     return _CACHE[key]
 
