@@ -53,8 +53,16 @@ class Duration:
 
 @dataclass(frozen=True)
 class Target:
+    """A KPI's goal per period of `grain`; `platforms` holds goals for single platforms
+    (pairs, so the target stays hashable), `value` is the goal for all of them."""
+
     value: float
     grain: str
+    platforms: tuple[tuple[str, float], ...] = ()
+
+    @property
+    def by_platform(self) -> dict[str, float]:
+        return dict(self.platforms)
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -233,7 +241,9 @@ def build(item: YMap, file: str, plugin: str | None = None) -> Kpi:
         "tags": tuple(item.get("tags", ())),
         "unit": item.get("unit"),
         "direction": item.get("direction", "higher_is_better"),
-        "target": Target(float(target["value"]), target["grain"]) if target else None,
+        "target": Target(float(target["value"]), target["grain"],
+                         tuple((p, float(v)) for p, v in target.get("platforms", {}).items()))
+        if target else None,
         "fill_nulls_with": item.get("fill_nulls_with"),
         "meta": item.get("meta", {}),
         "plugin": plugin,
