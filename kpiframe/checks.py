@@ -356,6 +356,58 @@ class _Checker:
     def change(self, kpi: Change) -> None:
         self.problems.extend(self.ref(kpi, "of", kpi.of))
 
+    def target(self, kpi: Kpi) -> None:
+        """A goal must be one a value can reach, and per-platform goals must name
+        platforms the KPI can be read on (docs/targets.md)."""
+        target = kpi.target
+        assert target is not None
+        # change and derived values may be negative; everything else counts or measures
+        signed = isinstance(kpi, (Change, Derived))
+        goals: list[tuple[Location, str, float]] = [
+            (_value_location(kpi, "target", "value"), "target", target.value)]
+        node = kpi.node.get("target")
+        inner = node.get("platforms") if isinstance(node, dict) else None
+        value_pos = getattr(inner, "value_pos", {})
+        key_pos = getattr(inner, "key_pos", {})
+        for name, value in target.platforms:
+            pos = value_pos.get(name)
+            where = Location(kpi.file, pos.line, pos.column) if pos else kpi.loc("target")
+            goals.append((where, f"target for platform '{name}'", value))
+            pos = key_pos.get(name)
+            at = Location(kpi.file, pos.line, pos.column) if pos else kpi.loc("target")
+            if name not in self.registered:
+                self.problems.append(Problem.at(
+                    at, "unknown-platform",
+                    f"{kpi.type} '{kpi.name}' has a target for platform '{name}', which no "
+                    "plugin provides",
+                    kpi=kpi.name,
+                    hint=did_you_mean(name, self.registered)
+                    or ("installed platforms: " + one_of(self.registered)
+                        if self.registered else "install a platform plugin such as kpiframe-x")))
+            elif isinstance(kpi, (Simple, Weighted)) and kpi.platforms is not None \
+                    and name not in kpi.platforms:
+                self.problems.append(Problem.at(
+                    at, "target-platform-unused",
+                    f"{kpi.type} '{kpi.name}' has a target for platform '{name}', but reads "
+                    f"only {', '.join(kpi.platforms)}: the target never applies",
+                    kpi=kpi.name, severity="warning",
+                    hint=f"drop '{name}' from target.platforms, or add it to `platforms`"))
+        for where, what, value in goals:
+            if value < 0 and not signed:
+                self.problems.append(Problem.at(
+                    where, "target-negative",
+                    f"{kpi.type} '{kpi.name}': the {what} is {value:g}, and its value is "
+                    "never negative",
+                    kpi=kpi.name, hint="a target is the goal per period: a positive number"))
+            elif value == 0 and kpi.direction != "lower_is_better":
+                self.problems.append(Problem.at(
+                    where, "target-zero",
+                    f"{kpi.type} '{kpi.name}': the {what} is 0, which every period meets "
+                    "(higher is better)",
+                    kpi=kpi.name, severity="warning",
+                    hint="set the goal to reach, or `direction: lower_is_better` for a "
+                    "ceiling such as zero complaints"))
+
     def run(self, only: Iterable[str] | None = None) -> list[Problem]:
         self.problems: list[Problem] = []
         handlers = {
@@ -366,6 +418,8 @@ class _Checker:
             name: self.kpis[name] for name in only if name in self.kpis}
         for kpi in chosen.values():
             handlers[kpi.type](kpi)  # type: ignore[operator]
+            if kpi.target is not None:
+                self.target(kpi)
         # a cycle through a chosen KPI runs through KPIs it refers to, so among the chosen
         # when they are a request's closure: the search need not leave them
         self.problems.extend(cycles(chosen))
