@@ -304,25 +304,34 @@ def compile_(obj: Context, kpis: tuple[str, ...], dialect: str, grain: str | Non
               help="duckdb:///file.duckdb, sqlite:///file.db, postgresql://..., spark://local")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
               show_default=True)
+@click.option("--no-targets", is_flag=True,
+              help="Only the KPI columns: no target, attainment and status.")
 @click.pass_obj
 @handles_errors
 def query(obj: Context, kpis: tuple[str, ...], grain: str | None, by: tuple[str, ...],
           where: str | None, start: str | None, end: str | None, platforms: tuple[str, ...],
-          engine: str | None, fmt: str) -> None:
-    """Run KPIS on an engine and print the numbers."""
+          engine: str | None, fmt: str, no_targets: bool) -> None:
+    """Run KPIS on an engine and print the numbers.
+
+    A KPI with a target gets three more columns: KPI.target, KPI.attainment (percent)
+    and KPI.status (met, missed, on_track, behind)."""
     from kpiframe import render
 
     catalog = obj.catalog()
     rows = catalog.query(kpis, grain=grain, by=by, where=where, start=start, end=end,
-                         platforms=platforms or None, engine=engine)
+                         platforms=platforms or None, engine=engine, targets=not no_targets)
     _print_problems(rows.warnings)  # a missing column read as NULL, say: on stderr
     if fmt == "json":
         click.echo(render.to_json(rows, rows.columns))
     elif fmt == "csv":
         click.echo(render.to_csv(rows, rows.columns), nl=False)
     else:
+        from kpiframe.targets import columns_of, status_style
+
         headers = {k: catalog.kpis[k].title for k in kpis}
-        click.echo(render.table(rows, rows.columns, headers=headers))
+        styles = {columns_of(k)[2]: status_style for k in kpis}
+        # click.echo drops the colours when the output is not a terminal
+        click.echo(render.table(rows, rows.columns, headers=headers, styles=styles))
 
 
 # --------------------------------------------------------------------------- plugins

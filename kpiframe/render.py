@@ -12,7 +12,7 @@ import datetime as dt
 import io
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -63,18 +63,24 @@ def _numeric(values: Sequence[Any]) -> bool:
 
 
 def table(rows: Sequence[dict[str, Any]], columns: Sequence[str], title: str | None = None,
-          headers: dict[str, str] | None = None) -> str:
+          headers: dict[str, str] | None = None,
+          styles: Mapping[str, Callable[[str], str]] | None = None) -> str:
+    """An aligned table. `styles` maps a column to a function that dresses its cells'
+    text (colour, say), applied after alignment so escape codes do not shift columns."""
     headers = headers or {}
+    styles = styles or {}
     head = [headers.get(c, c) for c in columns]
     places = {c: _decimals([row.get(c) for row in rows]) for c in columns}
     body = [[cell(row.get(c), places[c]) for c in columns] for row in rows]
     right = [_numeric([row.get(c) for row in rows]) for c in columns]
     widths = [max([len(h), *(len(r[i]) for r in body)]) for i, h in enumerate(head)]
 
-    def line(values: Sequence[str]) -> str:
-        parts = [
-            v.rjust(w) if r else v.ljust(w) for v, w, r in zip(values, widths, right, strict=True)
-        ]
+    def line(values: Sequence[str], dressed: bool = False) -> str:
+        parts = []
+        for name, v, w, r in zip(columns, values, widths, right, strict=True):
+            text = v.rjust(w) if r else v.ljust(w)
+            style = styles.get(name) if dressed and v != NULL else None
+            parts.append(text.replace(v, style(v), 1) if style else text)
         return "  ".join(parts).rstrip()
 
     out = []
@@ -82,7 +88,7 @@ def table(rows: Sequence[dict[str, Any]], columns: Sequence[str], title: str | N
         out.append(title)
     out.append(line(head))
     out.append("  ".join("─" * w for w in widths))
-    out.extend(line(r) for r in body)
+    out.extend(line(r, dressed=True) for r in body)
     if not rows:
         out.append("(no rows)")
     return "\n".join(out)
