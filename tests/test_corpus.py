@@ -48,10 +48,12 @@ RULES = frozenset({
     "unknown-function", "expr-type", "expr-too-deep", "expr-too-long",
     # type rules
     "cumulative-not-additive", "weights-not-interaction", "bad-average-over", "target-grain",
+    "target-negative",
     # warnings
-    "sum-non-additive", "percent-without-scale",
+    "sum-non-additive", "percent-without-scale", "target-zero", "target-platform-unused",
 })
-WARNINGS = frozenset({"sum-non-additive", "percent-without-scale"})
+WARNINGS = frozenset({"sum-non-additive", "percent-without-scale", "target-zero",
+                      "target-platform-unused"})
 
 #: rule ids the validating modules contain that no definition file in this corpus can
 #: trigger, and why; anything else those modules can say must be in RULES
