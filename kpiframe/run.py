@@ -167,14 +167,15 @@ def run(catalog: Catalog, request: Request, url: str,
     try:
         label = engine.label or engine.scheme
         with discovering(catalog, request, con, label) as found:
-            compiled = compile_query(catalog, request, engine.dialect)
+            compiled = compile_query(catalog.resolved, request, engine.dialect)
         if found.errors:
             raise KpiframeError(found.errors)
         result = execute(engine, con, compiled.sql())
         if compiled.spine_cap is not None:
             check_spine(engine, con, compiled, result.rows)
         with_targets = targets_.wanted(catalog, request) if targets else []
-        days = targets_.data_days(catalog, request, engine, con) if with_targets else None
+        days = targets_.data_days(catalog, request, engine, con) \
+            if with_targets and targets_.applies(request) else None
     finally:
         if connection is None:
             con.close()
@@ -183,6 +184,6 @@ def run(catalog: Catalog, request: Request, url: str,
     rows = [{n: normalise(v, k) for n, v, k in zip(names, row, kinds, strict=True)}
             for row in result.rows]
     answer = Rows(rows, names, found.warnings)
-    if days is not None:
+    if with_targets:
         return targets_.add(catalog, request, answer, days, with_targets)
     return answer

@@ -65,13 +65,16 @@ class DataDays:
     last: dt.date | None
 
 
-def wanted(catalog: Catalog, request: Request) -> list[Kpi]:
-    """The requested KPIs whose targets can apply to this request's rows.
+def applies(request: Request) -> bool:
+    """Whether targets can apply to this request's rows. A target is the goal of the KPI
+    as defined, for all platforms or for one: rows of a subset some other way (`--where`,
+    `--by` a dimension other than platform) have none, and their target columns stay
+    empty."""
+    return request.where is None and all(d == "platform" for d in request.by)
 
-    A target is the goal of the KPI as defined, for all platforms or for one: rows of a
-    subset some other way (`--where`, `--by` a dimension other than platform) have none."""
-    if request.where is not None or any(d != "platform" for d in request.by):
-        return []
+
+def wanted(catalog: Catalog, request: Request) -> list[Kpi]:
+    """The requested KPIs that have a target: each gets the three columns."""
     found: list[Kpi] = []
     for name in dict.fromkeys(request.kpis):
         kpi = catalog.kpis.get(name)
@@ -266,9 +269,10 @@ def span(row: dict[str, Any], request: Request, days: DataDays) -> tuple[dt.date
     return first, last
 
 
-def add(catalog: Catalog, request: Request, rows: Rows, days: DataDays,
+def add(catalog: Catalog, request: Request, rows: Rows, days: DataDays | None,
         kpis: Sequence[Kpi] | None = None) -> Rows:
-    """`rows` with the three target columns after each KPI that has a target."""
+    """`rows` with the three target columns after each KPI that has a target; `days`
+    from data_days(), None where targets do not apply (the columns are then empty)."""
     from kpiframe.run import Rows
 
     chosen = list(wanted(catalog, request) if kpis is None else kpis)
@@ -284,7 +288,7 @@ def add(catalog: Catalog, request: Request, rows: Rows, days: DataDays,
     out: list[dict[str, Any]] = []
     for row in rows:
         new = dict(row)
-        covered = span(row, request, days)
+        covered = span(row, request, days) if days is not None else None
         for kpi in chosen:
             target = kpi.target
             assert target is not None
@@ -295,7 +299,7 @@ def add(catalog: Catalog, request: Request, rows: Rows, days: DataDays,
             if by_platform and platform is None:
                 goal = None
             found = judge(kpi, goal, request.grain, *covered, days, open_ended) \
-                if goal is not None and covered is not None else None
+                if goal is not None and covered is not None and days is not None else None
             if found is not None:
                 cells[0] = _number(found.target)
                 value = _value(row.get(kpi.name))
