@@ -334,6 +334,40 @@ def query(obj: Context, kpis: tuple[str, ...], grain: str | None, by: tuple[str,
         click.echo(render.table(rows, rows.columns, headers=headers, styles=styles))
 
 
+@main.command()
+@allows_empty
+@click.argument("names", nargs=-1)
+@click.option("--output", "-o", default=None, metavar="FILE",
+              help="Where to write (default: report.html, or tile.svg / tile.png).")
+@click.option("--format", "fmt", type=click.Choice(["html", "svg", "png"]), default="html",
+              show_default=True, help="svg and png draw the first tile only.")
+@click.option("--grain", type=click.Choice(GRAINS), default=None,
+              help="Override the dashboards' grain.")
+@click.option("--last", type=click.IntRange(1, 1000), default=None, metavar="N",
+              help="Override how many complete periods to show.")
+@click.option("--by", "by", multiple=True, metavar="DIM",
+              help="Override the breakdown dimensions (repeatable).")
+@click.option("--title", default=None, help="The page's title.")
+@click.option("--engine", default=None, metavar="URL", help="Where the data is.")
+@click.pass_obj
+@handles_errors
+def report(obj: Context, names: tuple[str, ...], output: str | None, fmt: str,
+           grain: str | None, last: int | None, by: tuple[str, ...], title: str | None,
+           engine: str | None) -> None:
+    """Write dashboards (or KPIs) as one self-contained HTML page.
+
+    NAMES are dashboards or KPIs (KPIs make one dashboard together); none: every
+    dashboard in the catalog. The page needs no network to open."""
+    from kpiframe import report as report_
+
+    catalog = obj.catalog()
+    built = report_.build(catalog, names, engine=engine, grain=grain, last=last,
+                          by=by or None, title=title)
+    path = report_.write(built, output or ("report.html" if fmt == "html" else f"tile.{fmt}"),
+                         fmt)
+    click.echo(f"wrote {path}")
+
+
 # --------------------------------------------------------------------------- plugins
 
 

@@ -201,6 +201,11 @@ def check(catalog: Catalog) -> list[Problem]:
     return problems
 
 
+def check_one(catalog: Catalog, dashboard: Dashboard) -> list[Problem]:
+    """One dashboard's problems (what `kpiframe report` refuses to draw)."""
+    return list(_check(catalog, dashboard))
+
+
 def _check(catalog: Catalog, dashboard: Dashboard) -> Iterator[Problem]:
     from kpiframe.compiler.request import common_dimensions, sources_of
 
