@@ -11,6 +11,8 @@ engine do anything else fails here with a clear error instead of running.
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 
@@ -53,11 +55,18 @@ def binding_tables(bindings: Iterable[tuple[Table | Select, str]]) -> frozenset[
     found: set[TableName] = set()
     for binding, schema in bindings:
         if isinstance(binding, Table):
-            ref = exp.to_table(binding.table)
-            found.add(((ref.db or schema).casefold(), ref.name.casefold()))
+            found.add(_table_name(binding.table, schema))
         else:
             found |= _select_tables(binding.sql, binding.dialect, schema)
     return frozenset(found)
+
+
+@lru_cache(maxsize=4096)
+def _table_name(table: str, schema: str) -> TableName:
+    """A Table binding's (schema, table); parsed once per process, as every compile asks
+    for every binding of the project."""
+    ref = exp.to_table(table)
+    return ((ref.db or schema).casefold(), ref.name.casefold())
 
 
 @lru_cache(maxsize=4096)
@@ -81,8 +90,59 @@ def _refuse(sql: str, why: str) -> KpiframeError:
         "the KPI definition and `kpiframe compile` output"))
 
 
+class _Verified:
+    """Statements already found safe, by (text, dialect, allowed tables).
+
+    The check is a pure function of those three, so a statement that passed once passes
+    again: a server or notebook compiling the same request again skips parsing it back.
+    Only passes are kept, and only the most recent ones up to a total length, so a
+    refused statement is checked (and refused) every time and memory stays bounded.
+    """
+
+    def __init__(self, max_chars: int = 4_000_000) -> None:
+        self._passed: OrderedDict[tuple[str, str, frozenset[TableName]], None] = OrderedDict()
+        self._chars = 0
+        self._max_chars = max_chars
+        self._lock = threading.Lock()
+
+    def __contains__(self, key: tuple[str, str, frozenset[TableName]]) -> bool:
+        with self._lock:
+            if key in self._passed:
+                self._passed.move_to_end(key)
+                return True
+            return False
+
+    def add(self, key: tuple[str, str, frozenset[TableName]]) -> None:
+        if len(key[0]) > self._max_chars // 4:
+            return  # a huge statement would push out everything else
+        with self._lock:
+            if key in self._passed:
+                return
+            self._passed[key] = None
+            self._chars += len(key[0])
+            while self._chars > self._max_chars:
+                old, _ = self._passed.popitem(last=False)
+                self._chars -= len(old[0])
+
+    def clear(self) -> None:
+        with self._lock:
+            self._passed.clear()
+            self._chars = 0
+
+
+VERIFIED = _Verified()
+
+
 def verify(sql: str, dialect: str, allowed: frozenset[TableName]) -> None:
     """Raise unless `sql` is one read-only query over `allowed` tables and its own CTEs."""
+    key = (sql, dialect, allowed)
+    if key in VERIFIED:
+        return
+    _check(sql, dialect, allowed)
+    VERIFIED.add(key)
+
+
+def _check(sql: str, dialect: str, allowed: frozenset[TableName]) -> None:
     logger = logging.getLogger("sqlglot")
     level = logger.level
     logger.setLevel(logging.ERROR)  # a fallback to Command is reported below, not logged
