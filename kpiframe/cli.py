@@ -237,6 +237,13 @@ def list_(obj: Context, tag: str | None, fmt: str) -> None:
         return
     click.echo(render.table(rows, ["name", "type", "unit", "label", "tags", "file"]))
     click.echo(f"\n{len(rows)} KPIs. `kpiframe show NAME` explains one.")
+    from kpiframe.dashboards import listing
+
+    boards = [] if tag else listing(catalog)
+    if boards:  # `kpiframe list --format json` stays a list of KPIs
+        click.echo("\n" + render.table(boards, ["name", "title", "grain", "periods", "tiles",
+                                                "file"]))
+        click.echo(f"\n{len(boards)} dashboards. `kpiframe report NAME` draws one.")
 
 
 @main.command()
@@ -251,9 +258,13 @@ def list_(obj: Context, tag: str | None, fmt: str) -> None:
 @handles_errors
 def show(obj: Context, kpi: str, dialect: str, grain: str, fmt: str) -> None:
     """One KPI: its definition, lineage, sources and compiled SQL."""
-    from kpiframe import explain
+    from kpiframe import dashboards, explain
 
     catalog = obj.catalog()
+    board = None if kpi in catalog.kpis else dashboards.get(catalog, kpi)
+    if board is not None:  # `kpiframe show DASHBOARD`
+        click.echo(dashboards.describe(catalog, board, fmt))
+        return
     click.echo(explain.show(catalog, kpi, dialect, grain, fmt))
 
 

@@ -21,6 +21,7 @@ from kpiframe.yamlsource import YMap
 
 if TYPE_CHECKING:
     from kpiframe.catalog import Catalog
+    from kpiframe.diff import KpiChange
 
 CHARTS = ("line", "bar", "area")
 DEFAULT_GRAIN = "month"
@@ -197,6 +198,14 @@ def check(catalog: Catalog) -> list[Problem]:
                     f"dashboard '{dashboard.name}' is already defined at {earlier.loc('name')}",
                     hint="dashboard names are unique across the whole catalog"))
                 continue
+            if dashboard.name in catalog.kpis:
+                kpi = catalog.kpis[dashboard.name]
+                problems.append(Problem.at(
+                    dashboard.loc("name"), "dashboard-name-clash",
+                    f"dashboard '{dashboard.name}' has the name of a KPI "
+                    f"({kpi.file}:{kpi.node.pos.line}): `kpiframe report {dashboard.name}` "
+                    "draws the dashboard and `kpiframe show` the KPI",
+                    severity="warning", hint="give the dashboard a name no KPI has"))
             problems.extend(_check(catalog, dashboard))
     return problems
 
@@ -284,3 +293,73 @@ def _kinds(catalog: Catalog, dashboard: Dashboard) -> Iterator[Problem]:
                     hint=f"use grain: {kpi.grain_to_date} or finer for this dashboard, or "
                     "another KPI")
                 break
+
+
+# --------------------------------------------------------------------------- views
+
+
+def listing(catalog: Catalog) -> list[dict[str, Any]]:
+    """One row per dashboard, for `kpiframe list`."""
+    return [
+        {"name": d.name, "title": d.title, "grain": d.grain, "periods": d.last,
+         "tiles": len(d.tiles), "file": f"{d.file}:{d.node.pos.line}"}
+        for d in sorted(of(catalog).values(), key=lambda d: d.name)
+    ]
+
+
+def describe(catalog: Catalog, dashboard: Dashboard, fmt: str = "text") -> str:
+    """`kpiframe show DASHBOARD`: what it shows, and how to draw it."""
+    import json
+
+    if fmt == "json":
+        return json.dumps({"name": dashboard.name, "kind": "dashboard",
+                           "file": dashboard.file, "line": dashboard.node.pos.line,
+                           "definition": dashboard.body()}, indent=2, default=str)
+    span = f"last {dashboard.last} complete {dashboard.grain}s"
+    if dashboard.current:
+        span += f" and the {dashboard.grain} in progress"
+    lines = [
+        f"{dashboard.name}  (dashboard)  {dashboard.title}",
+        f"  defined at {dashboard.file}:{dashboard.node.pos.line}",
+        f"  periods: {span}; broken down by {', '.join(dashboard.by) or 'nothing'}",
+    ]
+    if dashboard.description:
+        lines += ["", *("  " + line for line in dashboard.description.strip().splitlines())]
+    for number, row in enumerate(dashboard.rows, 1):
+        lines += ["", f"  row {number}" + (f": {row.title}" if row.title else "")]
+        for tile in row.tiles:
+            kpi = catalog.kpis.get(tile.kpi)
+            if kpi is None:
+                lines.append(f"    {tile.kpi}  (missing)")
+                continue
+            target = "no target"
+            if kpi.target is not None:
+                target = f"target {kpi.target.value:g} per {kpi.target.grain}"
+            lines.append(f"    {kpi.name}  {tile.chart} chart · {kpi.title} · {target}")
+    lines += ["", f"kpiframe report {dashboard.name} --output {dashboard.name}.html"]
+    return "\n".join(lines)
+
+
+def changes(base: Catalog, head: Catalog) -> list[KpiChange]:
+    """Dashboards added, removed or changed between two catalogs (`kpiframe diff`); a
+    dashboard changes what people look at, never a number."""
+    from kpiframe.diff import KpiChange
+
+    before, after = of(base), of(head)
+    found: list[KpiChange] = []
+    for name in sorted(set(after) - set(before)):
+        found.append(KpiChange("added", name, where=_where(after[name]), what="dashboard"))
+    for name in sorted(set(before) - set(after)):
+        found.append(KpiChange("removed", name, where=_where(before[name]), what="dashboard"))
+    for name in sorted(set(before) & set(after)):
+        old, new = before[name].body(), after[name].body()
+        differ = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+        if differ:
+            found.append(KpiChange("changed", name, fields=differ,
+                                   values={k: (old.get(k), new.get(k)) for k in differ},
+                                   where=_where(after[name]), what="dashboard"))
+    return found
+
+
+def _where(dashboard: Dashboard) -> str:
+    return f"{dashboard.file}:{dashboard.node.pos.line}"

@@ -38,10 +38,14 @@ class KpiChange:
     values: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     via: list[str] = field(default_factory=list)
     where: str | None = None
+    #: what changed: a "kpi", or a "dashboard" (which never moves a number)
+    what: str = "kpi"
 
     @property
     def numbers(self) -> bool:
         """Whether the change can move the KPI's numbers."""
+        if self.what != "kpi":
+            return False
         if self.kind == "changed":
             return bool(self.via) or any(f not in PRESENTATION for f in self.fields)
         return self.kind in ("added", "removed", "affected")
@@ -56,6 +60,7 @@ class KpiChange:
             "via": self.via,
             "numbers": self.numbers,
             "where": self.where,
+            "what": self.what,
         }
 
 
@@ -143,7 +148,10 @@ def diff(base: Catalog, head: Catalog) -> list[KpiChange]:
                 changes.append(KpiChange("affected", name, via=via,
                                          where=_where(head.kpis[name])))
     order = {"added": 0, "removed": 1, "renamed": 2, "changed": 3, "affected": 4}
-    return sorted(changes, key=lambda c: (order[c.kind], c.name))
+    from kpiframe.dashboards import changes as dashboard_changes
+
+    return [*sorted(changes, key=lambda c: (order[c.kind], c.name)),
+            *dashboard_changes(base, head)]
 
 
 # -- loading a side ------------------------------------------------------------------------
@@ -265,6 +273,11 @@ def _pair(base: Any, head: Any, limit: int = 60) -> tuple[str, str]:
 
 
 def describe(change: KpiChange) -> str:
+    if change.what != "kpi":
+        if change.kind != "changed":
+            return f"{change.what} {change.kind}"
+        return f"{change.what} changed (no numbers): " + "; ".join(
+            f"{f}: {' → '.join(_pair(a, b))}" for f, (a, b) in change.values.items())
     if change.kind == "renamed":
         extra = f" (and {', '.join(change.fields)} changed)" if change.fields else ""
         return f"renamed {change.old_name} → {change.name}{extra}"
@@ -285,7 +298,9 @@ def text(changes: Sequence[KpiChange]) -> str:
         return "no KPI changed"
     lines = [f"{c.name}: {describe(c)}" for c in changes]
     moved = sum(c.numbers for c in changes)
-    lines.append(f"{len(changes)} KPI(s) differ; {moved} can change numbers")
+    boards = sum(c.what != "kpi" for c in changes)
+    lines.append(f"{len(changes) - boards} KPI(s) differ; {moved} can change numbers"
+                 + (f"; {boards} dashboard(s) differ" if boards else ""))
     return "\n".join(lines)
 
 
@@ -297,7 +312,7 @@ def markdown(changes: Sequence[KpiChange]) -> str:
     titles = {"added": "Added", "removed": "Removed", "renamed": "Renamed",
               "changed": "Changed", "affected": "Affected through a dependency"}
     for kind, title in titles.items():
-        group = [c for c in changes if c.kind == kind]
+        group = [c for c in changes if c.kind == kind and c.what == "kpi"]
         if not group:
             continue
         out.append(f"**{title}**")
@@ -315,6 +330,10 @@ def markdown(changes: Sequence[KpiChange]) -> str:
                 out.append(f"- `{c.name}`: {describe(c)}" if kind in ("renamed", "affected")
                            else f"- `{c.name}` ({c.where})")
         out.append("")
+    boards = [c for c in changes if c.what != "kpi"]
+    if boards:
+        out += ["**Dashboards**", "", *(f"- `{c.name}` ({c.where}): {_cell(describe(c))}"
+                                       for c in boards), ""]
     return "\n".join(out)
 
 
