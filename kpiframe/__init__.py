@@ -10,8 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from kpiframe.hookspecs import hookimpl
 from kpiframe.problems import KpiframeError, Location, Problem
-
-__version__ = "0.1.0"
+from kpiframe.version import __version__
 
 if TYPE_CHECKING:
     from kpiframe.catalog import Catalog, load_catalog

@@ -37,7 +37,9 @@ from kpiframe.yamlsource import YMap
 if TYPE_CHECKING:
     import datetime as dt
 
+    from kpiframe.compiler.plan import Plan
     from kpiframe.dashboards import Dashboard
+    from kpiframe.resolve import ResolvedCatalog
     from kpiframe.run import Rows
 
 SUFFIXES = (".yaml", ".yml")
@@ -233,6 +235,13 @@ class Catalog:
         """The platforms this project uses: enabled, each in its configured layout."""
         return self.registry.active(self.project.platforms)
 
+    @cached_property
+    def resolved(self) -> ResolvedCatalog:
+        """Stage 2: the KPIs and active platforms, frozen, for planning and SQL."""
+        from kpiframe.resolve import resolve
+
+        return resolve(self)
+
     # -- validation ---------------------------------------------------------------------
 
     def validate(self) -> list[Problem]:
@@ -298,7 +307,26 @@ class Catalog:
 
         self.refuse_broken_plugins()
         request = make_request(self, kpis, grain, by, where, start, end, platforms)
-        return compile_query(self, request, _dialect(dialect)).sql(pretty=pretty)
+        return compile_query(self.resolved, request, _dialect(dialect)).sql(pretty=pretty)
+
+    def plan(
+        self,
+        kpis: Sequence[str] | str,
+        grain: str | None = None,
+        by: Sequence[str] = (),
+        where: str | None = None,
+        start: dt.date | str | None = None,
+        end: dt.date | str | None = None,
+        platforms: Sequence[str] | str | None = None,
+    ) -> Plan:
+        """The logical plan of a query: what `compile` writes as SQL
+        (`kpiframe.compiler.explain_plan.describe` prints it)."""
+        from kpiframe.compiler import make_request
+        from kpiframe.compiler.planner import plan_query
+
+        self.refuse_broken_plugins()
+        request = make_request(self, kpis, grain, by, where, start, end, platforms)
+        return plan_query(self.resolved, request)
 
     def query(
         self,

@@ -254,16 +254,23 @@ def list_(obj: Context, tag: str | None, fmt: str) -> None:
 @click.option("--grain", type=click.Choice(GRAINS), default="month", show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
+@click.option("--plan", "plan", is_flag=True,
+              help="Print the query plan (scans, windows, joins) instead of the SQL.")
 @click.pass_obj
 @handles_errors
-def show(obj: Context, kpi: str, dialect: str, grain: str, fmt: str) -> None:
-    """One KPI: its definition, lineage, sources and compiled SQL."""
+def show(obj: Context, kpi: str, dialect: str, grain: str, fmt: str, plan: bool) -> None:
+    """One KPI: its definition, lineage, sources and compiled SQL (or its plan)."""
     from kpiframe import dashboards, explain
 
     catalog = obj.catalog()
     board = None if kpi in catalog.kpis else dashboards.get(catalog, kpi)
     if board is not None:  # `kpiframe show DASHBOARD`
         click.echo(dashboards.describe(catalog, board, fmt))
+        return
+    if plan:
+        from kpiframe.compiler.explain_plan import describe
+
+        click.echo(describe(catalog.plan([kpi], grain=grain)))
         return
     click.echo(explain.show(catalog, kpi, dialect, grain, fmt))
 

@@ -240,7 +240,7 @@ class Discovery:
         present: frozenset[str],
         fields: Sequence[str],
     ) -> exp.Expr:
-        from kpiframe.compiler.sources import SQL_TYPES
+        from kpiframe.sqltypes import SQL_TYPES
 
         schema, table, column = ref.key
         kinds = {source.fields[f].type for f in ref.feeds if f in source.fields}

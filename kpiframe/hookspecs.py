@@ -1,4 +1,5 @@
-"""The hooks a kpiframe plugin can implement (SPEC §4). Only hookspecs live here.
+"""The hooks a kpiframe plugin can implement. Only hookspecs (and the names plugins are
+found by) live here.
 
 A plugin is a module with functions decorated by `kpiframe.hookimpl` whose names match
 these. Each hook is called once per plugin, through pluggy with the other plugins left
@@ -19,6 +20,11 @@ if TYPE_CHECKING:
     from kpiframe.catalog_view import CatalogView
     from kpiframe.platform import Engine, Platform
     from kpiframe.problems import Problem
+
+#: the entry-point group (and pluggy project name) plugins register under
+GROUP = "kpiframe"
+#: Built-in plugins, registered before any other (datasette's DEFAULT_PLUGINS).
+DEFAULT_PLUGINS = ("kpiframe.engines",)
 
 hookspec = pluggy.HookspecMarker("kpiframe")
 hookimpl = pluggy.HookimplMarker("kpiframe")

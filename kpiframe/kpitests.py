@@ -196,13 +196,12 @@ def schemas_for(test: KpiTest, server: bool) -> dict[str, str]:
 def _isolated(catalog: Catalog, test: KpiTest, schemas: dict[str, str]) -> Catalog:
     """The catalog with only the test's platforms enabled, each reading the canonical
     layout from its own schema."""
-    from kpiframe.catalog import Catalog as CatalogClass
-
     settings = {name: PlatformSettings(enabled=False) for name in catalog.registry.platforms}
     for platform in test.given:
         settings[platform] = PlatformSettings(layout="canonical", schema=schemas[platform])
     project = dataclasses.replace(catalog.project, platforms=settings)
-    isolated = CatalogClass(catalog.files, project, catalog.registry)
+    # the catalog's own class: this module is a later stage and does not import it
+    isolated = type(catalog)(catalog.files, project, catalog.registry)
     for platform in test.given:
         if "canonical" not in catalog.registry.platforms[platform][0].layout_names:
             raise KpiframeError(Problem.at(

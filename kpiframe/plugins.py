@@ -27,15 +27,15 @@ import pluggy
 
 from kpiframe import hookspecs, plugin_guard, plugin_results, sql_shapes
 from kpiframe.catalog_view import CatalogView
+from kpiframe.hookspecs import DEFAULT_PLUGINS, GROUP
 from kpiframe.platform import Binding, Engine, Layout, Platform, PlatformSettings
 from kpiframe.problems import Problem
 
 if TYPE_CHECKING:
     from kpiframe.catalog import Catalog
 
-GROUP = "kpiframe"
-#: Built-in plugins, registered before any other (datasette's DEFAULT_PLUGINS).
-DEFAULT_PLUGINS = ("kpiframe.engines",)
+__all__ = ["DEFAULT_PLUGINS", "GROUP", "ActivePlatform", "Registry", "disabled_for",
+           "load_registry"]
 #: Comma-separated allow-list of entry-point plugins to load; empty loads none.
 LOAD_ENV = "KPIFRAME_LOAD_PLUGINS"
 

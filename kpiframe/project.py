@@ -283,7 +283,7 @@ def _plugin_names(project: Project, registry: Registry) -> set[str]:
     """Every plugin name a project may disable: loaded, failed, installed or configured."""
     import importlib.metadata
 
-    from kpiframe.plugins import DEFAULT_PLUGINS, GROUP
+    from kpiframe.hookspecs import DEFAULT_PLUGINS, GROUP
 
     names = {name for info in registry.plugins for name in info.names}
     names |= {failure.plugin for failure in registry.failures} | set(registry.skipped)

@@ -127,7 +127,7 @@ def _xml_text(text: str) -> str:
 def sarif(problems: Sequence[Problem], kpis: int, files: int,
           rules: dict[str, str] | None = None) -> str:
     """SARIF 2.1.0, for GitHub code scanning."""
-    from kpiframe import __version__
+    from kpiframe.version import __version__
 
     rule_ids = sorted({p.rule for p in problems})
     descriptions = rules or {}

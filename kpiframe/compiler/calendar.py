@@ -3,55 +3,15 @@ spine of every period in it, the dimension values with data, and their product."
 
 from __future__ import annotations
 
-import datetime as dt
-
 from sqlglot import exp
 
 from kpiframe.compiler import dates
 from kpiframe.compiler.sources import quoted
 from kpiframe.compiler.state import State, col
-from kpiframe.definitions import Cumulative
 
 
 class Calendar(State):
     """bounds, digits/nums/spine, keys and base: the CTEs that decide the answer's rows."""
-
-    @property
-    def spine_reaches_back(self) -> bool:
-        """The spine starts before the first period shown (a change reads a cumulative)."""
-        return any(chain for _, chains in self.cums.values() for chain in chains)
-
-    def spine_lo(self) -> dt.date:
-        assert self.req.start is not None and self.grain is not None
-        lo = dates.py_trunc(self.req.start, self.grain)
-        chains = [c for _, cs in self.cums.values() for c in cs]
-        return min((self.py_earlier(lo, c) for c in chains), default=lo)
-
-    def framed(self, cum: Cumulative) -> bool:
-        """Whether a cumulative is a window frame over the day spine: by day, for a window
-        in days or weeks or a to-date, which look back a known number of days (or to the
-        start of the period). A window in months varies in length; an all-time total with
-        --from looks back to the data's first day: both keep the general join."""
-        if self.grain != "day":
-            return False
-        if cum.window is not None:
-            return cum.window.days_or_months[0] == "DAY"
-        return cum.grain_to_date is not None or self.req.start is None
-
-    def spine_start(self) -> dt.date:
-        """Where the spine starts: spine_lo, and earlier by what a framed cumulative's
-        first window reaches back (those days are read, not shown)."""
-        first = self.spine_lo()
-        start = first
-        for cum, _ in self.cums.values():
-            if not self.framed(cum):
-                continue
-            if cum.window is not None:
-                start = min(start, dates.py_add(first, -(cum.window.days_or_months[1] - 1),
-                                                "DAY"))
-            elif cum.grain_to_date is not None:
-                start = min(start, dates.py_trunc(first, cum.grain_to_date))
-        return start
 
     def literal_bounds(self) -> dict[str, exp.Expr | None]:
         """Bounds known at compile time, as literals; None where the data decides them.
@@ -59,19 +19,8 @@ class Calendar(State):
         Known bounds are written into the SQL rather than read from a one-row CTE: Spark's
         join reordering fails an assertion on cross joins with a constant one-row relation.
         """
-
-        def lit(day: dt.date) -> exp.Expr:
-            return dates.literal(day, self.dialect)
-
-        grain = self.grain or "day"
-        found: dict[str, exp.Expr | None] = dict.fromkeys(("lo", "spine_lo", "last_day", "hi"))
-        if self.req.start is not None:
-            found["lo"] = lit(dates.py_trunc(self.req.start, grain))
-            found["spine_lo"] = lit(self.spine_start()) if self.grain else lit(self.req.start)
-        if self.req.end is not None:
-            found["last_day"] = lit(self.req.end)
-            found["hi"] = lit(dates.py_trunc(self.req.end, grain))
-        return found
+        return {name: None if day is None else dates.literal(day, self.dialect)
+                for name, day in self.plan.known_bounds().items()}
 
     def bound(self, name: str) -> exp.Expr:
         known = self.literal_bounds()[name]
@@ -88,25 +37,10 @@ class Calendar(State):
             )
         return query
 
-    @property
-    def data_bounds(self) -> bool:
-        return self.req.start is None or self.req.end is None
-
-    @property
-    def needs_bounds(self) -> bool:
-        """Whether a `bounds` CTE computes the range from the data."""
-        return self.data_bounds and bool(self.grain or self.cums)
-
-    @property
-    def needs_last_day(self) -> bool:
-        """Whether the data's last day matters (the as-of day of cumulative KPIs); without
-        them the last period is enough, and that is a group key already."""
-        return self.req.end is None and bool(self.cums)
-
     def bounds(self) -> exp.Select:
         """One row of the bounds the data decides: the first period (lo, where the spine
         starts too), the last period (hi) and, for cumulative KPIs, the last day."""
-        last_day = self.needs_last_day
+        last_day = self.plan.needs_last_day
         parts: list[exp.Select] = []
         for name in self.scans:
             cols: list[exp.Expr] = [
@@ -144,16 +78,7 @@ class Calendar(State):
     def spine(self) -> tuple[list[tuple[str, exp.Query]], exp.Select]:
         """Every period from spine_lo to hi, with its as-of day for cumulative KPIs."""
         assert self.grain is not None
-        if self.req.start is not None and self.req.end is not None:
-            count = 0
-            period = self.spine_start()
-            while period <= self.req.end:
-                count += 1
-                period = dates.py_shift(period, 1, self.grain)
-        else:
-            count = {"day": 100_000, "week": 10_000, "month": 10_000}.get(self.grain, 1_000)
-            # the data decides the range: run() checks the range fits (run.check_spine)
-            self.spine_cap = count
+        count, _ = self.plan.spine_periods
         digits = max(1, len(str(max(count - 1, 0))))
         digit_rows: exp.Query = exp.select(
             exp.alias_(exp.Literal.number(0), quoted("d"), copy=False), copy=False
@@ -223,7 +148,7 @@ class Calendar(State):
             query = exp.select(*(col(d) for d in self.by), copy=False).from_(
                 exp.Table(this=quoted(f"agg_{source}")), copy=False
             )
-            if self.scans[source].counts_in_range:
+            if self.plan.counts_in_range(self.scans[source]):
                 query = query.where(
                     exp.GT(this=col("_n"), expression=exp.Literal.number(0)), copy=False
                 )
@@ -255,7 +180,7 @@ class Calendar(State):
                     join_type="cross",
                     copy=False,
                 )
-            if self.req.start is not None or self.spine_reaches_back:
+            if self.req.start is not None or self.plan.spine_reaches_back:
                 query = self.cross_bounds(query, "lo").where(
                     exp.GTE(this=col("period", "s"), expression=self.bound("lo")), copy=False
                 )

@@ -1,9 +1,9 @@
-"""Compile a request into one SQL statement, built only from sqlglot expressions.
+"""Stage 4, the SQL writer: a plan as one statement, built only from sqlglot expressions.
 
 The statement is a chain of CTEs, each a step a reader can check:
 
     agg_<source>   one scan per source: every simple/weighted KPI over it, aggregated to
-                   (period, dims); `agg: last` through a window over each entity
+                   (period, dims); `agg: last` through the dialect's arg-max or a window
     day_<source>   the same at day grain, for cumulative KPIs (their windows)
     avg_<kpi>      per-entity ratios averaged (`average_over`)
     bounds, spine  the period range and every period in it (a date spine)
@@ -13,9 +13,8 @@ The statement is a chain of CTEs, each a step a reader can check:
                    and each KPI's value as an expression over those columns: ratios and
                    derived KPIs divide aggregated values, never average row ratios
 
-A KPI's value is built by `value(kpi, chain)`, where `chain` lists the period offsets
-applied on the way down (a change reads its input one offset earlier). Relations are
-registered as values need them, then emitted, so only what the request uses is scanned.
+What to compute was decided by the planner (planner.py, a frozen `Plan`); this module and
+the writer parts it stacks on (`Scans` over `Calendar` over `State`) only write it.
 """
 
 from __future__ import annotations
@@ -29,116 +28,30 @@ from sqlglot import exp
 
 from kpiframe import canonical
 from kpiframe.compiler import dates
+from kpiframe.compiler.adapters import adapt_row_expr, adapter
+from kpiframe.compiler.plan import Plan
+from kpiframe.compiler.planner import plan_query
 from kpiframe.compiler.request import Request
+from kpiframe.compiler.scans import Scans
 from kpiframe.compiler.sources import quoted
-from kpiframe.definitions import (
-    Change,
-    Cumulative,
-    Derived,
-    Kpi,
-    Ratio,
-    Simple,
-    Weighted,
-)
-from kpiframe.expressions import kpi_expr, row_expr
+from kpiframe.compiler.state import col, conjoin, null_safe_eq
+from kpiframe.compiler.verify import allowed_tables, verify
+from kpiframe.definitions import Cumulative, Kpi, Ratio, Simple, Weighted
+from kpiframe.exprbuild import safe_div
+from kpiframe.expressions import row_expr
+from kpiframe.resolve import ResolvedCatalog
 
 if TYPE_CHECKING:
     from kpiframe.catalog import Catalog
-from kpiframe.compiler.adapters import adapt_row_expr, adapter
-from kpiframe.compiler.scans import Scans
-from kpiframe.compiler.state import Chain, col, conjoin, null_safe_eq, number
-from kpiframe.compiler.verify import allowed_tables, verify
-from kpiframe.exprbuild import safe_div
 
 
-class Builder(Scans):
-    """Values of KPIs over the scans and the calendar, then the whole statement."""
-
-    def value(self, name: str, chain: Chain = ()) -> exp.Expr:
-        kpi = self.kpis[name]
-        result = self._value(kpi, chain)
-        if kpi.fill_nulls_with is not None:
-            result = exp.Coalesce(this=result, expressions=[number(kpi.fill_nulls_with)])
-        return result
-
-    def _value(self, kpi: Kpi, chain: Chain) -> exp.Expr:
-        if isinstance(kpi, (Simple, Weighted)):
-            measure = self.measure(kpi)
-            whole = bool(chain) and self.lookback
-            if whole:
-                measure.whole = True
-            else:
-                measure.current = True
-            scan = self.scans[kpi.source]
-            scan.chains.add(chain)
-            alias = self.relation(f"agg_{kpi.source}", chain)
-            column: exp.Expr = col(("w_" if whole else "m_") + kpi.name, alias)
-            if measure.agg in ("count", "count_distinct"):
-                column = exp.Coalesce(this=column, expressions=[exp.Literal.number(0)])
-            return column
-        if isinstance(kpi, Ratio):
-            if kpi.average_over:
-                self.avgs.setdefault(kpi.name, (kpi, set()))[1].add(chain)
-                for part in (kpi.numerator, kpi.denominator):
-                    leaf = self.kpis[part]
-                    assert isinstance(leaf, (Simple, Weighted))
-                    # register the measure now, so the source's scan (which decides the
-                    # range and the --by keys) reads the platforms and fields it needs
-                    self.measure(leaf)
-                    self.scan(leaf.source).chains.add(chain)
-                alias = self.relation(f"avg_{kpi.name}", chain)
-                result: exp.Expr = col("w" if chain and self.lookback else "v", alias)
-            else:
-                result = safe_div(
-                    self.value(kpi.numerator, chain), self.value(kpi.denominator, chain)
-                )
-            if kpi.scale is not None:
-                result = exp.Mul(this=exp.Paren(this=result), expression=number(kpi.scale))
-            return result
-        if isinstance(kpi, Derived):
-            return self.lower(kpi_expr(kpi.expr).copy_tree(), chain)
-        if isinstance(kpi, Cumulative):
-            self.cums.setdefault(kpi.name, (kpi, set()))[1].add(chain)
-            inner = self.kpis[kpi.of]
-            assert isinstance(inner, (Simple, Weighted))
-            self.measure(inner).daily = True
-            self.scan(inner.source)
-            alias = self.relation(f"cum_{kpi.name}", chain)
-            return col("v", alias)
-        assert isinstance(kpi, Change)
-        current = self.value(kpi.of, chain)
-        before = self.value(kpi.of, (*chain, kpi.offset))
-        # sqlglot prints the tree as built: parenthesise, or a - (b - c) prints a - b - c
-        difference = exp.Sub(this=exp.Paren(this=current), expression=exp.Paren(this=before))
-        if kpi.calc == "difference":
-            return difference
-        if kpi.calc == "ratio":
-            return safe_div(current, before)
-        return exp.Mul(
-            this=exp.Paren(this=safe_div(difference, before.copy())),
-            expression=exp.Literal.number(100),
-        )
-
-    def lower(self, node: exp.Expr, chain: Chain) -> exp.Expr:
-        """A derived KPI's expression with KPI names replaced by their values and every
-        division made safe. Built bottom-up so no replaced subtree is visited twice."""
-        if isinstance(node, exp.Column):
-            return exp.Paren(this=self.value(node.name, chain))
-        if isinstance(node, exp.Div):
-            return safe_div(self.lower(node.this, chain), self.lower(node.expression, chain))
-        for key, child in list(node.args.items()):
-            if isinstance(child, exp.Expr):
-                node.set(key, self.lower(child, chain))
-            elif isinstance(child, list):
-                node.set(
-                    key, [self.lower(c, chain) if isinstance(c, exp.Expr) else c for c in child]
-                )
-        return node
+class Writer(Scans):
+    """Stage 4: a plan written as one statement for one dialect."""
 
     def cumulative(self, cum: Cumulative) -> exp.Select:
         inner = self.kpis[cum.of]
         assert isinstance(inner, (Simple, Weighted))
-        if self.framed(cum):
+        if self.plan.framed(cum):
             return self.cumulative_frame(cum, inner)
         day = f"day_{inner.source}"
         d_period = col("period", "d")
@@ -245,7 +158,7 @@ class Builder(Scans):
             exp.Table(this=quoted(f"day_{inner.source}"), alias=exp.TableAlias(this=quoted("d"))),
             on=conjoin(*on), join_type="left", copy=False)
 
-    def average(self, ratio: Ratio, chains: set[Chain]) -> exp.Select:
+    def average(self, ratio: Ratio) -> exp.Select:
         """Per-entity ratios, averaged: Hootsuite's "average engagement rate by reach"."""
         key = ratio.average_over
         assert key is not None
@@ -253,12 +166,11 @@ class Builder(Scans):
         for role, name in (("num", ratio.numerator), ("den", ratio.denominator)):
             leaf = self.kpis[name]
             assert isinstance(leaf, (Simple, Weighted))
-            scan = self.scan(leaf.source)
-            measure = self.measure(leaf)
-            scan.fields.update(("platform", key))
-            lower = self.agg_lower(scan)
-            rows = self.rows(scan, lower, daily=False)
-            reaches_back = self.req.start is not None and lower != self.req.start
+            scan = self.scans[leaf.source]
+            measure = scan.measures[leaf.name]
+            lower = self.plan.agg_lower(scan)
+            rows = self.rows(scan, lower, daily=False, extra=("platform", key))
+            reaches_back = self.plan.reaches_back(scan)
             selects: list[exp.Expr] = []
             group: list[exp.Expr] = []
             if self.grain:
@@ -335,23 +247,18 @@ class Builder(Scans):
         return query
 
     def build(self) -> exp.Select:
-        outputs = [(name, self.value(name)) for name in self.req.kpis]
-        # every source read by a requested KPI gets a scan, for keys and bounds
-        for kpi in self.kpis.values():
-            if isinstance(kpi, (Simple, Weighted)):
-                self.scan(kpi.source)
         ctes: list[tuple[str, exp.Query]] = []
         for name, scan in self.scans.items():
-            if not self.from_days(scan):
+            if not scan.from_days:
                 ctes.append((f"agg_{name}", self.aggregate(scan, daily=False)))
         for name, scan in self.scans.items():
-            if any(m.daily for m in scan.measures.values()):
+            if scan.daily:
                 ctes.append((f"day_{name}", self.aggregate(scan, daily=True)))
-            if self.from_days(scan):  # read the source once, not once more for the range
+            if scan.from_days:  # read the source once, not once more for the range
                 ctes.append((f"agg_{name}", self.aggregate_from_days(scan)))
-        for name, (ratio, chains) in self.avgs.items():
-            ctes.append((f"avg_{name}", self.average(ratio, chains)))
-        if self.needs_bounds:
+        for name, average in self.avgs.items():
+            ctes.append((f"avg_{name}", self.average(average.kpi)))
+        if self.plan.needs_bounds:
             ctes.append(("bounds", self.bounds()))
         if self.grain:
             helpers, spine = self.spine()
@@ -359,8 +266,8 @@ class Builder(Scans):
             ctes.append(("spine", spine))
         if self.by:
             ctes.append(("keys", self.keys()))
-        for name, (cum, _) in self.cums.items():
-            ctes.append((f"cum_{name}", self.cumulative(cum)))
+        for name, window in self.cums.items():
+            ctes.append((f"cum_{name}", self.cumulative(window.kpi)))
         ctes.append(("base", self.base()))
 
         columns: list[exp.Expr] = []
@@ -371,12 +278,13 @@ class Builder(Scans):
         for dim in self.by:
             columns.append(col(dim, "base"))
             order.append(exp.Ordered(this=col(dim, "base"), nulls_first=False))
-        for name, value in outputs:
+        for name, value in self.plan.outputs:
             # a derived KPI's functions as this engine computes them (ROUND on PostgreSQL)
-            columns.append(exp.alias_(adapt_row_expr(value, self.dialect), quoted(name),
-                                      copy=False))
+            columns.append(exp.alias_(adapt_row_expr(value.copy(), self.dialect),
+                                      quoted(name), copy=False))
         query = exp.select(*columns, copy=False).from_(exp.Table(this=quoted("base")), copy=False)
-        for (key, chain), alias in self.joins.items():
+        for join in self.plan.joins:
+            key, chain, alias = join.relation, join.chain, join.alias
             on: list[exp.Expr | None] = []
             if self.grain:
                 on.append(exp.EQ(this=col("period", alias), expression=self.chain_period(chain)))
@@ -441,9 +349,10 @@ def value_kind(kpi: Kpi) -> str:
     return "number"
 
 
-def compile_query(catalog: Catalog, request: Request, dialect: str) -> Compiled:
-    builder = Builder(catalog, request, dialect)
-    tree = builder.build()
+def write(plan: Plan, catalog: ResolvedCatalog, dialect: str) -> Compiled:
+    """Stage 4: the statement of a plan in one dialect."""
+    request = plan.request
+    tree = Writer(plan, dialect).build()
     adapter(dialect).finish(tree)
     columns: list[tuple[str, str]] = []
     if request.grain:
@@ -451,12 +360,18 @@ def compile_query(catalog: Catalog, request: Request, dialect: str) -> Compiled:
     for dim in request.by:
         field_type = next(s.fields[dim].type for s in canonical.SOURCES.values() if dim in s.fields)
         columns.append((dim, field_type))
-    columns.extend((name, value_kind(builder.kpis[name])) for name in request.kpis)
+    columns.extend((name, value_kind(plan.kpis[name])) for name in request.kpis)
     known: dict[str, dt.date | None] = {"spine_lo": None, "hi": None}
-    if builder.spine_cap is not None and request.start is not None:
-        known["spine_lo"] = builder.spine_start()
-    if builder.spine_cap is not None and request.end is not None and request.grain:
+    if plan.spine_cap is not None and request.start is not None:
+        known["spine_lo"] = plan.spine_start()
+    if plan.spine_cap is not None and request.end is not None and request.grain:
         known["hi"] = dates.py_trunc(request.end, request.grain)
     tables = allowed_tables(catalog.platforms) | adapter(dialect).constant_tables
-    return Compiled(tree, dialect, request, columns, tables,
-                    builder.spine_cap, known)
+    return Compiled(tree, dialect, request, columns, tables, plan.spine_cap, known)
+
+
+def compile_query(catalog: ResolvedCatalog | Catalog, request: Request,
+                  dialect: str) -> Compiled:
+    """Plan a checked request, then write it for `dialect` (a Catalog is resolved first)."""
+    resolved = catalog if isinstance(catalog, ResolvedCatalog) else catalog.resolved
+    return write(plan_query(resolved, request), resolved, dialect)

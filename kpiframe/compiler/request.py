@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from kpiframe import canonical
 from kpiframe.compiler.dates import GRAINS
@@ -20,6 +20,12 @@ from kpiframe.problems import KpiframeError, Location, Problem, did_you_mean
 
 if TYPE_CHECKING:
     from kpiframe.catalog import Catalog
+
+
+class KpiLookup(Protocol):
+    """What `closure` needs: a Catalog (stage 1) or a ResolvedCatalog (stage 2)."""
+
+    def get(self, name: str) -> Kpi: ...
 
 
 @dataclass(frozen=True)
@@ -33,7 +39,7 @@ class Request:
     platforms: tuple[str, ...] | None = None
 
 
-def closure(catalog: Catalog, names: Sequence[str]) -> list[Kpi]:
+def closure(catalog: KpiLookup, names: Sequence[str]) -> list[Kpi]:
     """The KPIs named and every KPI they are computed from, dependencies first."""
     order: list[Kpi] = []
     seen: set[str] = set()
@@ -66,7 +72,7 @@ def where_expr(text: str, sources: Sequence[str]) -> Expr:
     return row_expr(text, common_dimensions(sources), what="dimension", want=("boolean",))
 
 
-def sources_of(kpi: Kpi, catalog: Catalog) -> list[str]:
+def sources_of(kpi: Kpi, catalog: KpiLookup) -> list[str]:
     """The canonical sources a KPI reads, directly or through the KPIs it refers to."""
     found: list[str] = []
     for item in closure(catalog, [kpi.name]):

@@ -12,11 +12,10 @@ from kpiframe import canonical
 from kpiframe.compiler import dates
 from kpiframe.compiler.adapters import adapt_row_expr, adapter
 from kpiframe.compiler.calendar import Calendar
+from kpiframe.compiler.plan import Measure, Scan
 from kpiframe.compiler.sources import quoted, source_relation
-from kpiframe.compiler.state import Measure, SourceScan, col, conjoin, number
-from kpiframe.definitions import Simple, Weighted
+from kpiframe.compiler.state import col, conjoin, number
 from kpiframe.exprbuild import safe_div
-from kpiframe.expressions import row_expr, wanted
 
 #: the type a weighted KPI's sums are weighted in: exact, and wider than 64 bits
 WEIGHTED = exp.DataType.build("DECIMAL(38, 0)")
@@ -38,71 +37,6 @@ def usable(value: exp.Expr, cond: exp.Expr | None) -> exp.Expr:
 
 class Scans(Calendar):
     """agg_<source> and day_<source>: the only CTEs that read platform tables."""
-
-    def measure(self, kpi: Simple | Weighted) -> Measure:
-        scan = self.scan(kpi.source)
-        if kpi.name in scan.measures:
-            return scan.measures[kpi.name]
-        fields = scan.source.fields
-        condition = None
-        if kpi.filter:
-            tree = adapt_row_expr(row_expr(kpi.filter, fields, want=wanted("filter")).copy_tree(),
-                                  self.dialect)
-            scan.fields.update(c.name for c in tree.find_all(exp.Column))
-            condition = tree
-        if kpi.platforms is not None:
-            condition = conjoin(
-                condition,
-                col("platform").isin(*(exp.Literal.string(p) for p in kpi.platforms), copy=False),
-            )
-        if scan.platforms is not None:
-            if kpi.platforms is None:
-                scan.platforms = None
-            else:
-                scan.platforms.update(kpi.platforms)
-        value: exp.Expr | None
-        terms: tuple[tuple[float, str, tuple[str, ...] | None], ...] = ()
-        if isinstance(kpi, Weighted):
-            value, agg, terms = None, "weighted", self.weighted_terms(kpi, scan)
-        else:
-            agg = kpi.agg
-            value = (adapt_row_expr(
-                row_expr(kpi.expr, fields, want=wanted("expr", agg)).copy_tree(), self.dialect)
-                     if kpi.expr else None)
-            if value is not None:
-                scan.fields.update(c.name for c in value.find_all(exp.Column))
-            if agg == "last":
-                scan.fields.update(scan.source.entity)
-        measure = Measure(kpi, agg, value, condition, terms=terms)
-        scan.measures[kpi.name] = measure
-        return measure
-
-    def weighted_terms(self, kpi: Weighted, scan: SourceScan
-                       ) -> tuple[tuple[float, str, tuple[str, ...] | None], ...]:
-        """A weighted KPI as weight x SUM(interaction) terms, one per interaction and weight,
-        each over the platforms that give the interaction that weight. Summing first and
-        weighting after is exact (a sum widens; 3 x 2^62 likes overflowed 64-bit
-        multiplication row by row) and costs plain sums, not arithmetic on every row."""
-        available = scan.source.interactions
-        platforms = [
-            p
-            for p in self.platform_names(scan.source.name)
-            if kpi.platforms is None or p in kpi.platforms
-        ]
-        chosen: list[str | None] = [*platforms] or [None]
-        weights: dict[tuple[str, float], list[str]] = {}
-        for platform in chosen:
-            defaults = self.catalog.platforms[platform].platform.weights if platform else {}
-            for name in kpi.counted(platform, available):
-                weight = kpi.weight(platform, name, defaults)
-                if weight != 0:
-                    weights.setdefault((name, weight), []).append(platform or "")
-        terms: list[tuple[float, str, tuple[str, ...] | None]] = []
-        for (name, weight), which in weights.items():
-            scan.fields.add(name)
-            every = set(which) >= set(platforms)
-            terms.append((weight, name, None if every else tuple(sorted(which))))
-        return tuple(terms)
 
     def weighted(self, m: Measure, condition: exp.Expr | None, name: str,
                  part: Callable[[str, exp.Expr], exp.Expr] | None = None) -> exp.Expr:
@@ -133,28 +67,22 @@ class Scans(Calendar):
         return exp.Case().when(present, total if total is not None else exp.Literal.number(0),
                                copy=False)
 
-    def rows(self, scan: SourceScan, lower: dt.date | None, daily: bool) -> exp.Select:
-        """One source's rows in range, with `_t` (time), `_day` (its date) and `period`."""
+    def rows(self, scan: Scan, lower: dt.date | None, daily: bool,
+             extra: tuple[str, ...] = ()) -> exp.Select:
+        """One source's rows in range, with `_t` (time), `_day` (its date) and `period`;
+        `extra` fields too (an average's entity)."""
         src = scan.source
-        platforms = self.platform_names(src.name)
-        if scan.platforms is not None:
-            platforms = [p for p in platforms if p in scan.platforms]
         fields = [
             f
             for f in src.fields
             if f in scan.fields
+            or f in extra
             or f in self.by
             or f == "platform"
             or f == src.time
             or (self.req.where is not None and f in self.req.where.names)
         ]
-        bindings = []
-        for name in platforms:
-            active = self.catalog.platforms[name]
-            binding = active.binding(src.name)
-            assert binding is not None
-            bindings.append((name, binding, active.schema))
-        relation = source_relation(src, bindings, fields, self.dialect)
+        relation = source_relation(src, list(scan.reads), fields, self.dialect)
         day = dates.to_date(col(src.time), self.dialect)
         columns: list[exp.Expr] = [col(f) for f in fields]
         columns.append(exp.alias_(col(src.time), quoted("_t"), copy=False))
@@ -189,26 +117,10 @@ class Scans(Calendar):
         assert self.req.start is not None
         return exp.GTE(this=col("_day"), expression=dates.literal(self.req.start, self.dialect))
 
-    def agg_lower(self, scan: SourceScan) -> dt.date | None:
-        if self.req.start is None:
-            return None
-        if self.grain is None:
-            return self.req.start
-        lo = dates.py_trunc(self.req.start, self.grain)
-        earliest = min((self.py_earlier(lo, chain) for chain in scan.chains), default=lo)
-        return min(earliest, self.req.start)
-
-    def from_days(self, scan: SourceScan) -> bool:
-        """Whether `agg_<source>` only decides the range and the --by keys for daily
-        inputs (a cumulative's): then it is made from `day_<source>`, which reads the same
-        rows, instead of reading the source a second time."""
-        measures = scan.measures.values()
-        return any(m.daily for m in measures) and not any(m.current or m.whole for m in measures)
-
-    def aggregate_from_days(self, scan: SourceScan) -> exp.Select:
+    def aggregate_from_days(self, scan: Scan) -> exp.Select:
         """`agg_<source>` from `day_<source>`: periods, keys, rows in range, last day."""
-        lower = self.agg_lower(scan)
-        reaches_back = self.req.start is not None and lower != self.req.start
+        lower = self.plan.agg_lower(scan)
+        reaches_back = self.plan.reaches_back(scan)
         day = col("period")
         selects: list[exp.Expr] = []
         group: list[exp.Expr] = []
@@ -226,14 +138,13 @@ class Scans(Calendar):
             selects.append(exp.alias_(
                 exp.Sum(this=exp.Case().when(in_range, col("_rows"), copy=False)),
                 quoted("_n"), copy=False))
-            scan.counts_in_range = True
-        if self.needs_last_day:
+        if self.plan.needs_last_day:
             selects.append(exp.alias_(exp.Max(this=day.copy()), quoted("_last"), copy=False))
         if not selects:
             selects.append(exp.alias_(exp.Sum(this=col("_rows")), quoted("_rows"), copy=False))
         query = exp.select(*selects, copy=False).from_(
             exp.Table(this=quoted(f"day_{scan.source.name}")), copy=False)
-        if lower is not None and lower != self.day_lower(scan):
+        if lower is not None and lower != self.plan.day_lower(scan):
             query = query.where(
                 exp.GTE(this=day.copy(), expression=dates.literal(lower, self.dialect)),
                 copy=False)
@@ -241,16 +152,16 @@ class Scans(Calendar):
             query = query.group_by(*group, copy=False)
         return query
 
-    def aggregate(self, scan: SourceScan, daily: bool) -> exp.Select:
+    def aggregate(self, scan: Scan, daily: bool) -> exp.Select:
         """The aggregate CTE of one source: a row per (period, dims), a column per KPI."""
         measures = [
             m for m in scan.measures.values() if (m.daily if daily else (m.current or m.whole))
         ]
-        lower = self.day_lower(scan) if daily else self.agg_lower(scan)
+        lower = self.plan.day_lower(scan) if daily else self.plan.agg_lower(scan)
         rows = self.rows(scan, lower, daily)
         grain = "day" if daily else self.grain
         # current-period columns exclude rows before --from when the scan reaches further back
-        reaches_back = self.req.start is not None and lower != self.req.start
+        reaches_back = self.plan.reaches_back(scan)
         variants: list[tuple[str, Measure, exp.Expr | None]] = []
         for m in measures:
             if daily:
@@ -287,7 +198,7 @@ class Scans(Calendar):
                     copy=False,
                 )
             )
-        if daily and self.from_days(scan):  # agg_<source> counts rows from it
+        if daily and scan.from_days:  # agg_<source> counts rows from it
             selects.append(exp.alias_(exp.Count(this=exp.Star()), quoted("_rows"), copy=False))
         if not daily and self.by and reaches_back:
             # rows in range decide which --by values the answer shows; without a look-back
@@ -296,8 +207,7 @@ class Scans(Calendar):
                 this=exp.Case().when(self.in_range(), exp.Literal.number(1), copy=False)
             )
             selects.append(exp.alias_(present, quoted("_n"), copy=False))
-            scan.counts_in_range = True
-        if not daily and self.needs_last_day:  # the last day with data
+        if not daily and self.plan.needs_last_day:  # the last day with data
             selects.append(exp.alias_(exp.Max(this=col("_day")), quoted("_last"), copy=False))
         if not selects:  # read only for its range or keys (an average_over's source)
             selects.append(exp.alias_(exp.Count(this=exp.Star()), quoted("_rows"), copy=False))
@@ -321,7 +231,7 @@ class Scans(Calendar):
 
     def aggregate_two_level(
         self,
-        scan: SourceScan,
+        scan: Scan,
         rows: exp.Select,
         grain: str | None,
         variants: Sequence[tuple[str, Measure, exp.Expr | None]],
@@ -370,8 +280,7 @@ class Scans(Calendar):
                 this=exp.Case().when(self.in_range(), exp.Literal.number(1), copy=False))
             outer.append(exp.alias_(exp.Sum(this=part("p__n", in_range)), quoted("_n"),
                                     copy=False))
-            scan.counts_in_range = True
-        if not daily and self.needs_last_day:
+        if not daily and self.plan.needs_last_day:
             outer.append(exp.alias_(exp.Max(this=part("p__last", exp.Max(this=col("_day")))),
                                     quoted("_last"), copy=False))
         per_entity = exp.select(*inner, copy=False).from_(
@@ -447,24 +356,3 @@ class Scans(Calendar):
         )
         return exp.Case().when(exp.Is(this=value.copy(), expression=exp.null()), exp.null(),
                                copy=False).else_(pair, copy=False)
-
-    def day_lower(self, scan: SourceScan) -> dt.date | None:
-        """How far back daily inputs of cumulative KPIs over this source must reach."""
-        if self.req.start is None:
-            return None
-        earliest: dt.date | None = self.req.start
-        first_period = self.spine_lo() if self.grain else self.req.start
-        for cum, _ in self.cums.values():
-            inner = self.kpis[cum.of]
-            if getattr(inner, "source", None) != scan.source.name:
-                continue
-            if cum.window is None and cum.grain_to_date is None:
-                return None  # all-time: every row ever
-            if cum.window is not None:
-                unit, count = cum.window.days_or_months
-                start = dates.py_add(first_period, -count, unit)
-            else:
-                assert cum.grain_to_date is not None
-                start = dates.py_trunc(first_period, cum.grain_to_date)
-            earliest = min(earliest, start) if earliest else start
-        return earliest

@@ -18,18 +18,7 @@ from kpiframe import canonical
 from kpiframe import columns as physical_columns
 from kpiframe.compiler import dates
 from kpiframe.platform import Select, Table
-
-#: canonical type -> SQL type of the column in a source relation
-SQL_TYPES: dict[str, exp.DataType] = {
-    "text": exp.DataType.build("TEXT"),
-    "integer": exp.DataType.build("BIGINT"),
-    # money stays exact: DOUBLE turned 0.1 + 0.21 into 0.31000000000000005
-    "decimal": exp.DataType.build("DECIMAL(38, 10)"),
-    "boolean": exp.DataType.build("BOOLEAN"),
-    "date": exp.DataType.build("DATE"),
-    "timestamp": exp.DataType.build("TIMESTAMP"),
-}
-
+from kpiframe.sqltypes import SQL_TYPES
 
 @lru_cache(maxsize=4096)
 def _parse(sql: str, dialect: str) -> exp.Expr:
