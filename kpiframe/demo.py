@@ -317,3 +317,10 @@ def run(catalog: Catalog, url: str, scale: float | None, default_url: bool,
         echo(by_month_and_platform(catalog, url, section.monthly))
     echo("")
     echo(next_steps(catalog, url, default_url))
+    from kpiframe.report import demo_report
+
+    written = demo_report(catalog, url)
+    if written is not None:
+        echo("")
+        echo(click.style("The standard dashboards, as a page to open in a browser:", bold=True))
+        echo(f"  {written}")

@@ -99,3 +99,17 @@ def write(report: Report, output: str | Path, fmt: str = "html") -> Path:
             "cannot-write", f"cannot write {path}: {exc.strerror or exc}",
             hint="choose another --output path")) from None
     return path
+
+
+def demo_report(catalog: Catalog, url: str) -> Path | None:
+    """`kpiframe demo`'s last step: every dashboard of the catalog as report.html beside
+    the demo's database. None when the catalog has no dashboards."""
+    from kpiframe import dashboards
+    from kpiframe.engines.base import parse_url
+
+    if not dashboards.of(catalog):
+        return None
+    where = parse_url(url).path
+    folder = Path(where).parent if where and where != ":memory:" else Path(".")
+    built = build(catalog, engine=url, title="kpiframe demo: the standard dashboards")
+    return write(built, folder / "report.html").resolve()
