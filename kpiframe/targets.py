@@ -83,13 +83,40 @@ def wanted(catalog: Catalog, request: Request) -> list[Kpi]:
     return found
 
 
+#: how much an aggregate costs an engine, cheapest first: the probe reads each source
+#: through its cheapest KPI (a windowed `last` sorts every row)
+_COST = {"count": 0, "sum": 1, "min": 1, "max": 1, "avg": 2, "weighted": 2,
+         "count_distinct": 3, "last": 4}
+
+
+def readers(leaves: Sequence[Simple | Weighted]) -> tuple[str, ...]:
+    """Of the simple and weighted KPIs a request reads, a few that read the same rows:
+    per source, its cheapest KPI over every platform, or, when each of them is restricted
+    to some platforms, all of them (their platforms add up to what the source reads).
+    A KPI's own filter does not decide which rows a source's scan holds."""
+    by_source: dict[str, list[Simple | Weighted]] = {}
+    for kpi in leaves:
+        by_source.setdefault(kpi.source, []).append(kpi)
+    chosen: list[str] = []
+    for kpis in by_source.values():
+        everywhere = [k for k in kpis if k.platforms is None]
+        if everywhere:
+            best = min(everywhere, key=lambda k: (
+                _COST.get(k.agg if isinstance(k, Simple) else "weighted", 5),
+                isinstance(k, Simple) and k.filter is not None))
+            chosen.append(best.name)
+        else:
+            chosen.extend(k.name for k in kpis)
+    return tuple(chosen)
+
+
 def data_days(catalog: Catalog, request: Request, engine: Engine, con: Connection) -> DataDays:
     """Ask the engine for the first and last day with data, with a second compiled query.
 
-    The probe is the same request at a day grain over the simple and weighted KPIs the
-    request is computed from (so it reads the same sources, rows, range and platforms);
-    only its per-source aggregates are read: `SELECT MIN(period), MAX(period)` over them.
-    Engines skip the CTEs a statement never references."""
+    The probe is the same request at a day grain over KPIs that read the same sources,
+    rows, range and platforms as the request (`readers`); only its per-source aggregates
+    are read: `SELECT MIN(period), MAX(period)` over them. Engines skip the CTEs a
+    statement never references."""
     from sqlglot import exp
 
     from kpiframe.columns import discovering
@@ -98,8 +125,8 @@ def data_days(catalog: Catalog, request: Request, engine: Engine, con: Connectio
     from kpiframe.compiler.verify import verify
     from kpiframe.run import execute, normalise
 
-    leaves = tuple(k.name for k in closure(catalog, request.kpis)
-                   if isinstance(k, (Simple, Weighted)))
+    leaves = readers([k for k in closure(catalog, request.kpis)
+                      if isinstance(k, (Simple, Weighted))])
     if not leaves:
         return DataDays(None, None)
     probe = replace(request, kpis=leaves, grain="day", by=())

@@ -27,11 +27,13 @@ from kpiframe import load_catalog
 from kpiframe.catalog import Catalog
 from kpiframe.cli import main
 from kpiframe.compiler import Request
-from kpiframe.targets import goal_for
+from kpiframe.targets import goal_for, readers
 from kpiframe.testing import canonical_columns
 from tests.engines import engine_under_test
 
 FIRST, LAST = dt.date(2025, 1, 1), dt.date(2025, 3, 17)
+#: beta's rows stop two days earlier: a query of beta alone is judged as of that day
+BETA_LAST = dt.date(2025, 3, 15)
 
 KPIS = """\
 kpis:
@@ -69,6 +71,18 @@ kpis:
     source: post_daily
     agg: sum
     expr: shares
+  - name: beta_likes
+    type: simple
+    source: post_daily
+    agg: sum
+    expr: likes
+    platforms: [beta]
+    target: {value: 1000, grain: month}
+  - name: latest_likes
+    type: simple
+    source: post_daily
+    agg: last
+    expr: likes
 """
 
 # ------------------------------------------------------------------------ the fixture rows
@@ -91,7 +105,8 @@ def _comments(platform: str, day: dt.date) -> int:
 
 
 DATA = [(platform, day, _likes(platform, day), _comments(platform, day))
-        for platform in ("alpha", "beta") for day in _days(FIRST, LAST)]
+        for platform in ("alpha", "beta")
+        for day in _days(FIRST, LAST if platform == "alpha" else BETA_LAST)]
 
 
 @pytest.fixture(scope="module", params=[
@@ -184,10 +199,10 @@ def _expected(value: float | None, whole: Fraction | None, judged: Fraction | No
     return float(whole), attained, "on_track" if good else "behind"
 
 
-def _state(first: dt.date, last: dt.date) -> str:
-    if first > LAST:
+def _state(first: dt.date, last: dt.date, as_of: dt.date = LAST) -> str:
+    if first > as_of:
         return "future"
-    return "complete" if last <= LAST else "current"
+    return "complete" if last <= as_of else "current"
 
 
 def _got(row: dict[str, Any], kpi: str) -> tuple[Any, Any, Any]:
@@ -204,8 +219,9 @@ def _same(got: tuple[Any, Any, Any], want: tuple[Any, Any, Any]) -> None:
 
 def _additive_rows(catalog: Catalog, kpi: str, grain: str, on: tuple[str, ...],
                    goal: float, target_grain: str, lower: bool = False,
-                   **options: Any) -> list[str]:
-    """Query `kpi` at `grain` and check every row's target columns; the statuses seen."""
+                   as_of: dt.date = LAST, **options: Any) -> list[str]:
+    """Query `kpi` at `grain` and check every row's target columns, judged as of the
+    data's last day `as_of`; the statuses seen."""
     rows = catalog.query([kpi], grain=grain, **options)
     seen = []
     for row in rows:
@@ -214,8 +230,8 @@ def _additive_rows(catalog: Catalog, kpi: str, grain: str, on: tuple[str, ...],
             start = max(start, dt.date.fromisoformat(options["start"]))
         value = _value(kpi, on, start, end)
         assert row[kpi] == pytest.approx(value)
-        state = _state(start, end)
-        judged = _goal(goal, target_grain, start, min(end, LAST)) if state == "current" \
+        state = _state(start, end, as_of)
+        judged = _goal(goal, target_grain, start, min(end, as_of)) if state == "current" \
             else _goal(goal, target_grain, start, end)
         want = _expected(value, _goal(goal, target_grain, start, end), judged, state, lower)
         _same(_got(row, kpi), want)
@@ -256,8 +272,10 @@ def test_per_platform_targets_by_platform(catalog: Catalog) -> None:
 
 def test_a_query_of_one_platform_takes_its_target(catalog: Catalog) -> None:
     seen = _additive_rows(catalog, "likes", "month", ("beta",), 1000, "month",
-                          platforms=["beta"])
+                          as_of=BETA_LAST, platforms=["beta"])
     assert seen == ["met", "met", "behind"]
+    (march,) = catalog.query(["likes"], grain="month", platforms=["beta"], start="2025-03-01")
+    assert march["likes.attainment"] == pytest.approx(march["likes"] / (1000 * 15 / 31) * 100)
 
 
 def test_several_platforms_add_up_their_targets(catalog: Catalog) -> None:
@@ -299,7 +317,7 @@ def test_additive_target_scaled_to_a_finer_grain(catalog: Catalog) -> None:
     assert {"met", "missed"} <= set(seen)
     seen = _additive_rows(catalog, "likes", "day", ("alpha", "beta"), 3100, "month",
                           start="2025-03-10")
-    assert seen[-1] == "met"  # the data's last day is a complete day
+    assert seen[-1] in ("met", "missed")  # the data's last day is a complete day
 
 
 def test_a_period_cut_by_from_gets_the_goal_of_its_days(catalog: Catalog) -> None:
@@ -385,6 +403,25 @@ def test_periods_after_the_data_have_a_target_and_no_status(catalog: Catalog) ->
     rows = catalog.query(["likes"], grain="month", start="2025-01-01", end="2025-05-31")
     assert [r["likes.status"] for r in rows] == ["met", "missed", "on_track", None, None]
     assert rows[4]["likes.target"] == 3100 and rows[4]["likes.attainment"] is None
+
+
+def test_the_data_days_follow_the_platforms_a_kpi_reads(catalog: Catalog) -> None:
+    # beta_likes reads beta only, whose rows stop on BETA_LAST: March is judged as of then
+    rows = catalog.query(["beta_likes"], grain="month")
+    march = rows[2]
+    assert march["beta_likes"] == _value("likes", ("beta",), dt.date(2025, 3, 1), LAST)
+    assert march["beta_likes.attainment"] == pytest.approx(
+        march["beta_likes"] / (1000 * 15 / 31) * 100)
+    # read beside a KPI over every platform, the data runs to alpha's last day
+    rows = catalog.query(["beta_likes", "shares"], grain="month")
+    assert rows[2]["beta_likes.attainment"] == pytest.approx(
+        march["beta_likes"] / (1000 * 17 / 31) * 100)
+
+
+def test_the_probe_reads_each_source_through_its_cheapest_kpi(catalog: Catalog) -> None:
+    kpis = [catalog.get(n) for n in ("latest_likes", "likes", "daily_rows", "beta_likes")]
+    assert readers(kpis) == ("daily_rows",)  # type: ignore[arg-type]
+    assert readers([catalog.get("beta_likes")]) == ("beta_likes",)  # type: ignore[list-item]
 
 
 # ------------------------------------------------------------------------ the CLI
