@@ -16,6 +16,7 @@ row cannot say which of its days had data. docs/targets.md has the rules with ex
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
@@ -190,16 +191,22 @@ def goal_for(kpi: Kpi, target: Target, request: Request, platform: str | None,
     the request reads, out of the `active` ones). Several platforms but not all of them
     get the sum of their own goals, for an additive KPI that has one for each."""
     if platform is not None:
-        own = target.by_platform.get(platform)
-        return Fraction(own) if own is not None else None
+        return _exact(target.by_platform.get(platform))
     chosen = request.platforms
     if chosen is None or (active and set(chosen) >= set(active)):
-        return Fraction(target.value)
+        return _exact(target.value)
     if len(chosen) == 1:
         return goal_for(kpi, target, request, chosen[0])
-    if not additive(kpi) or any(p not in target.by_platform for p in chosen):
+    goals = [_exact(target.by_platform.get(p)) for p in chosen]
+    if not additive(kpi) or any(g is None for g in goals):
         return None
-    return sum((Fraction(target.by_platform[p]) for p in chosen), Fraction(0))
+    return sum((g for g in goals if g is not None), Fraction(0))
+
+
+def _exact(goal: float | None) -> Fraction | None:
+    """A goal as an exact fraction, so a month's 31 daily shares add up to it exactly;
+    None for none (or a non-finite number, which validate refuses when it is read)."""
+    return Fraction(goal) if goal is not None and math.isfinite(goal) else None
 
 
 @dataclass(frozen=True)
