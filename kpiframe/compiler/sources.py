@@ -7,6 +7,8 @@ platform so that a UNION ALL is valid on every engine.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -19,6 +21,7 @@ from kpiframe import columns as physical_columns
 from kpiframe.compiler import dates
 from kpiframe.platform import Select, Table
 from kpiframe.sqltypes import SQL_TYPES
+
 
 @lru_cache(maxsize=4096)
 def _parse(sql: str, dialect: str) -> exp.Expr:
@@ -67,6 +70,18 @@ def _requote(node: exp.Expr, dialect: str) -> exp.Expr:
     return node
 
 
+@lru_cache(maxsize=4096)
+def _native_tree(sql: str, written_in: str, dialect: str) -> exp.Expr:
+    return portable(_requote(parse(sql, written_in), dialect), dialect)
+
+
+def _native(sql: str, written_in: str, dialect: str) -> exp.Expr:
+    """A Table binding's column or `where` SQL, ready for `dialect`: parsed, its names
+    resolved as the target resolves them, made portable. Built once per process; every
+    caller gets its own copy."""
+    return _native_tree(sql, written_in, dialect).copy()
+
+
 def portable(tree: exp.Expr, dialect: str) -> exp.Expr:
     """Rewrites where sqlglot's output for a target does not run there.
 
@@ -113,12 +128,11 @@ def platform_select(
     if isinstance(binding, Table):
         ref = table_ref(binding.table, schema, dialect)
         frm: exp.Expr = ref
-        values = {
-            f: portable(_requote(parse(binding.columns[f], binding.dialect), dialect), dialect)
-            for f in provided
-        }
+        # with discovery every mapped column is checked; without, only the ones asked for
+        wanted = provided if discovery is not None else provided.intersection(fields)
+        values = {f: _native(binding.columns[f], binding.dialect, dialect) for f in wanted}
         if binding.where:
-            where = portable(_requote(parse(binding.where, binding.dialect), dialect), dialect)
+            where = _native(binding.where, binding.dialect, dialect)
         if discovery is not None:
             discovery.adapt_table(source, platform, binding, ref, fields, values, where)
     else:
@@ -164,6 +178,39 @@ def source_relation(
     With no binding at all (no platform has the source) it is an empty relation of the
     right shape, so KPIs over it give empty results rather than an engine error.
     """
+    if physical_columns.current() is not None:  # checked against a live connection
+        return _build_relation(source, bindings, fields, dialect)
+    key = (id(source), tuple((p, id(b), s) for p, b, s in bindings), tuple(fields), dialect)
+    with _RELATIONS_LOCK:
+        hit = _RELATIONS.get(key)
+        if hit is not None:
+            _RELATIONS.move_to_end(key)
+    # ids are reused once an object is gone: the entry holds its objects and must match
+    if hit is not None and hit[0] is source and all(
+            a is b for a, (_, b, _) in zip(hit[1], bindings, strict=True)):
+        return hit[2].copy()
+    relation = _build_relation(source, bindings, fields, dialect)
+    with _RELATIONS_LOCK:
+        _RELATIONS[key] = (source, tuple(b for _, b, _ in bindings), relation.copy())
+        while len(_RELATIONS) > 256:
+            _RELATIONS.popitem(last=False)
+    return relation
+
+
+#: built relations by (source, bindings, fields, dialect), as identities: a compile asks
+#: for the same few again and again, and copying one costs a fraction of building it
+_RELATIONS: OrderedDict[
+    tuple[object, ...], tuple[canonical.Source, tuple[Table | Select, ...], exp.Query]
+] = OrderedDict()
+_RELATIONS_LOCK = threading.Lock()
+
+
+def _build_relation(
+    source: canonical.Source,
+    bindings: Sequence[tuple[str, Table | Select, str]],
+    fields: Sequence[str],
+    dialect: str,
+) -> exp.Query:
     if not bindings:
         empty = exp.select(
             *(exp.alias_(null_of(source.fields[f]), quoted(f), copy=False) for f in fields),
