@@ -133,6 +133,16 @@ def _set_allow_empty(ctx: click.Context, _param: click.Parameter, value: bool) -
     ctx.ensure_object(Context).allow_empty = value
 
 
+def takes_definitions(func: F) -> F:
+    """`--definitions PATH` (repeatable): the catalog is these files and folders instead
+    of the project's, so a folder of definitions can be used without a kpiframe.yaml."""
+    option = click.option(
+        "--definitions", "definitions", multiple=True, metavar="PATH",
+        type=click.Path(exists=True),
+        help="Definition files or folders to load instead of the project's (repeatable).")
+    return option(func)
+
+
 def allows_empty(func: F) -> F:
     """`--allow-empty` for a command that loads the catalog. Without it, no definitions
     (or a `definitions:` path that does not exist) stop the command: a mistyped folder
@@ -212,18 +222,19 @@ def validate(obj: Context, paths: tuple[str, ...], fmt: str, strict: bool) -> No
 
 @main.command("list")
 @allows_empty
+@takes_definitions
 @click.option("--tag", default=None, help="Only KPIs with this tag.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
 @click.pass_obj
 @handles_errors
-def list_(obj: Context, tag: str | None, fmt: str) -> None:
+def list_(obj: Context, definitions: tuple[str, ...], tag: str | None, fmt: str) -> None:
     """The KPIs in the catalog."""
     import json
 
     from kpiframe import render
 
-    catalog = obj.catalog()
+    catalog = obj.catalog(definitions)
     rows = []
     for kpi in sorted(catalog.kpis.values(), key=lambda k: k.name):
         if tag and tag not in kpi.tags:
@@ -237,6 +248,8 @@ def list_(obj: Context, tag: str | None, fmt: str) -> None:
         return
     click.echo(render.table(rows, ["name", "type", "unit", "label", "tags", "file"]))
     click.echo(f"\n{len(rows)} KPIs. `kpiframe show NAME` explains one.")
+    if not catalog.kpis:  # "0 KPIs" alone leaves the user guessing where kpiframe looked
+        click.echo(_where_looked(catalog, definitions), err=True)
     from kpiframe.dashboards import listing
 
     boards = [] if tag else listing(catalog)
@@ -246,8 +259,29 @@ def list_(obj: Context, tag: str | None, fmt: str) -> None:
         click.echo(f"\n{len(boards)} dashboards. `kpiframe report NAME` draws one.")
 
 
+def _where_looked(catalog: Catalog, definitions: Sequence[str]) -> str:
+    """Where an empty catalog was looked for: the folders or files, the project (with or
+    without its kpiframe.yaml), and the plugins that ship definitions."""
+    from pathlib import Path
+
+    from kpiframe.project import FILENAME, display
+
+    paths = [Path(p) for p in definitions] or catalog.project.definition_paths()
+    shown = ", ".join(f"'{display(p)}'" + ("" if p.exists() else " (not found)")
+                      for p in paths)
+    project = display(catalog.project.root) or "."
+    config = catalog.project.file or f"no {FILENAME} there"
+    shipping = sorted({plugin for plugin, _ in catalog.registry.definition_files})
+    plugins = ", ".join(shipping) if shipping else "none of the installed plugins"
+    return (f"kpiframe looked for KPI definitions in {shown} (project {project}: {config}) "
+            f"and in the plugins that ship them ({plugins}).\n"
+            "Pass --definitions PATH, run from a project folder (or --project DIR), "
+            "or install a plugin that ships a catalog.")
+
+
 @main.command()
 @allows_empty
+@takes_definitions
 @click.argument("kpi")
 @click.option("--dialect", default="duckdb", show_default=True,
               help="Show the SQL for this sqlglot dialect.")
@@ -258,11 +292,12 @@ def list_(obj: Context, tag: str | None, fmt: str) -> None:
               help="Print the query plan (scans, windows, joins) instead of the SQL.")
 @click.pass_obj
 @handles_errors
-def show(obj: Context, kpi: str, dialect: str, grain: str, fmt: str, plan: bool) -> None:
+def show(obj: Context, definitions: tuple[str, ...], kpi: str, dialect: str, grain: str,
+         fmt: str, plan: bool) -> None:
     """One KPI: its definition, lineage, sources and compiled SQL (or its plan)."""
     from kpiframe import dashboards, explain
 
-    catalog = obj.catalog()
+    catalog = obj.catalog(definitions)
     board = None if kpi in catalog.kpis else dashboards.get(catalog, kpi)
     if board is not None:  # `kpiframe show DASHBOARD`
         click.echo(dashboards.describe(catalog, board, fmt))
@@ -300,42 +335,45 @@ def query_options(func: F) -> F:
 
 @main.command("compile")
 @allows_empty
+@takes_definitions
 @click.argument("kpis", nargs=-1, required=True)
 @click.option("--dialect", default="duckdb", show_default=True, help="Any sqlglot dialect.")
 @query_options
 @click.pass_obj
 @handles_errors
-def compile_(obj: Context, kpis: tuple[str, ...], dialect: str, grain: str | None,
-             by: tuple[str, ...], where: str | None, start: str | None, end: str | None,
-             platforms: tuple[str, ...]) -> None:
+def compile_(obj: Context, definitions: tuple[str, ...], kpis: tuple[str, ...], dialect: str,
+             grain: str | None, by: tuple[str, ...], where: str | None, start: str | None,
+             end: str | None, platforms: tuple[str, ...]) -> None:
     """Print the SQL that computes KPIS."""
-    catalog = obj.catalog()
+    catalog = obj.catalog(definitions)
     click.echo(catalog.compile(kpis, dialect=dialect, grain=grain, by=by, where=where,
                                start=start, end=end, platforms=platforms or None))
 
 
 @main.command()
 @allows_empty
+@takes_definitions
 @click.argument("kpis", nargs=-1, required=True)
 @query_options
 @click.option("--engine", default=None, metavar="URL",
-              help="duckdb:///file.duckdb, sqlite:///file.db, postgresql://..., spark://local")
+              help="duckdb:///relative.duckdb, duckdb:////absolute/path.duckdb, "
+              "sqlite:///file.db, postgresql://..., spark://local")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
               show_default=True)
 @click.option("--no-targets", is_flag=True,
               help="Only the KPI columns: no target, attainment and status.")
 @click.pass_obj
 @handles_errors
-def query(obj: Context, kpis: tuple[str, ...], grain: str | None, by: tuple[str, ...],
-          where: str | None, start: str | None, end: str | None, platforms: tuple[str, ...],
-          engine: str | None, fmt: str, no_targets: bool) -> None:
+def query(obj: Context, definitions: tuple[str, ...], kpis: tuple[str, ...], grain: str | None,
+          by: tuple[str, ...], where: str | None, start: str | None, end: str | None,
+          platforms: tuple[str, ...], engine: str | None, fmt: str, no_targets: bool) -> None:
     """Run KPIS on an engine and print the numbers.
 
     A KPI with a target gets three more columns: KPI.target, KPI.attainment (percent)
     and KPI.status (met, missed, on_track, behind)."""
     from kpiframe import render
 
-    catalog = obj.catalog()
+    catalog = obj.catalog(definitions)
     rows = catalog.query(kpis, grain=grain, by=by, where=where, start=start, end=end,
                          platforms=platforms or None, engine=engine, targets=not no_targets)
     _print_problems(rows.warnings)  # a missing column read as NULL, say: on stderr

@@ -1,0 +1,107 @@
+"""Rough edges a newcomer hit, each fixed and kept fixed: definitions outside a project,
+absolute DuckDB paths, plugins tried from the working directory, an empty catalog that
+says where it looked, `diff REF` against the working tree, JUnit failures with values,
+a platform without data, and one error per typo."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from kpiframe.cli import main
+from kpiframe.engines.duckdb import DuckDBConnection
+from kpiframe.testing import canonical_columns
+
+KPIS = """\
+kpis:
+  - name: likes
+    type: simple
+    source: post_daily
+    agg: sum
+    expr: likes
+  - name: impressions
+    type: simple
+    source: post_daily
+    agg: sum
+    expr: impressions
+  - name: like_rate
+    type: ratio
+    numerator: likes
+    denominator: impressions
+"""
+
+#: likes and impressions per platform, on one day each
+ROWS = {"alpha": (10, 200), "beta": (1, 50)}
+
+
+def _build(url: str, platforms: tuple[str, ...]) -> None:
+    con = DuckDBConnection(url)
+    columns = canonical_columns("post_daily")
+    names = [n for n, _ in columns]
+    for platform in platforms:
+        likes, impressions = ROWS[platform]
+        row = dict.fromkeys(names)
+        row.update(post_id="1", date=dt.date(2025, 1, 5), likes=likes, impressions=impressions)
+        con.create_table(platform, "post_daily", columns, [[row[n] for n in names]])
+        con.create_table(platform, "account_daily", canonical_columns("account_daily"), [])
+    con.close()
+
+
+@pytest.fixture
+def outside(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A folder that is not a project: definitions in `defs/`, data in `data.duckdb`."""
+    (tmp_path / "defs").mkdir()
+    (tmp_path / "defs" / "kpis.yaml").write_text(KPIS)
+    _build(f"duckdb:///{tmp_path / 'data.duckdb'}", ("alpha", "beta"))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def cli(*args: str) -> Result:
+    result = CliRunner().invoke(main, ["--plugin", "testplatforms", *args])
+    assert "Traceback" not in result.output, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), (
+        repr(result.exception))
+    return result
+
+
+# ----------------------------------------------------------- definitions outside a project
+
+
+def test_list_show_compile_query_take_definitions(outside: Path) -> None:
+    listed = cli("list", "--definitions", "defs")
+    assert listed.exit_code == 0, listed.output
+    assert "like_rate" in listed.stdout and "3 KPIs" in listed.stdout
+    shown = cli("show", "--definitions", "defs", "like_rate")
+    assert shown.exit_code == 0 and "like_rate" in shown.stdout
+    compiled = cli("compile", "--definitions", "defs/kpis.yaml", "likes")
+    assert compiled.exit_code == 0 and "SELECT" in compiled.stdout
+    queried = cli("query", "--definitions", "defs", "likes", "impressions", "--format", "csv",
+                  "--engine", "duckdb:///data.duckdb")
+    assert queried.exit_code == 0, queried.output
+    assert queried.stdout.splitlines() == ["likes,impressions", "11,250"]
+
+
+def test_definitions_repeat_and_a_missing_one_is_a_usage_error(outside: Path) -> None:
+    (outside / "more.yaml").write_text(
+        "kpis:\n  - name: n_posts\n    type: simple\n    source: post_daily\n    agg: count\n")
+    listed = cli("list", "--definitions", "defs", "--definitions", "more.yaml",
+                 "--format", "json")
+    assert listed.exit_code == 0, listed.output
+    assert "n_posts" in listed.stdout and "likes" in listed.stdout
+    missing = cli("query", "--definitions", "nowhere", "likes")
+    assert missing.exit_code == 2 and "nowhere" in missing.output
+
+
+def test_an_empty_catalog_says_where_kpiframe_looked(outside: Path) -> None:
+    result = cli("list", "--allow-empty")
+    assert result.exit_code == 0
+    assert "0 KPIs" in result.stdout
+    assert "'definitions' (not found)" in result.stderr
+    assert "no kpiframe.yaml" in result.stderr and "--definitions" in result.stderr
+    (outside / "empty").mkdir()
+    result = cli("list", "--allow-empty", "--definitions", "empty")
+    assert "'empty'" in result.stderr and "(not found)" not in result.stderr
