@@ -480,14 +480,17 @@ def test_(obj: Context, paths: tuple[str, ...], names: tuple[str, ...], engine: 
 
 @main.command("diff")
 @click.argument("base")
-@click.argument("head")
+@click.argument("head", required=False)
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text",
               show_default=True, help="markdown suits a pull-request comment.")
 @click.option("--exit-code", is_flag=True, help="Exit 1 when any KPI differs.")
 @click.pass_obj
 @handles_errors
-def diff_(obj: Context, base: str, head: str, fmt: str, exit_code: bool) -> None:
-    """What changed between two catalogs (folders or git refs), KPI by KPI."""
+def diff_(obj: Context, base: str, head: str | None, fmt: str, exit_code: bool) -> None:
+    """What changed between two catalogs (folders or git refs), KPI by KPI.
+
+    Without HEAD, BASE is compared with the working tree (the project's definitions as
+    they are on disk), as `git diff REF` does."""
     import shutil
 
     from kpiframe import diff
@@ -495,7 +498,8 @@ def diff_(obj: Context, base: str, head: str, fmt: str, exit_code: bool) -> None
     keep: list[Any] = []
     try:
         before = diff.load_side(base, obj.project_dir, obj.plugins, keep)
-        after = diff.load_side(head, obj.project_dir, obj.plugins, keep)
+        after = diff.load_side(head, obj.project_dir, obj.plugins, keep) if head is not None \
+            else diff.load_working_tree(obj.project_dir, obj.plugins)
         refuse_broken_plugins(list(dict.fromkeys(
             [*before.registry.problems, *after.registry.problems])))
         changes = diff.diff(before, after)

@@ -4,7 +4,8 @@ A textual diff shows lines; reviewers need to know which numbers move. So KPIs a
 compared as definitions: added, removed, renamed (same body under a new name), changed
 (which fields, and whether the change reaches the numbers or only the docs), and
 affected: unchanged KPIs whose compiled SQL changed because a KPI they are computed from
-did. BASE and HEAD are catalog folders or git refs.
+did. BASE and HEAD are catalog folders or git refs; without HEAD, BASE is compared with
+the working tree.
 """
 
 from __future__ import annotations
@@ -175,6 +176,14 @@ def load_side(spec: str, project_dir: str | None, plugins: Sequence[str],
         return _loaded(spec, _load(spec, project_dir, plugins), None)
     folder, sides = _checkout(spec, project_dir, keep)
     return _loaded(spec, _load(sides, project_dir, plugins), folder)
+
+
+def load_working_tree(project_dir: str | None, plugins: Sequence[str]) -> Catalog:
+    """The project's definitions as they are on disk: the other side of `diff REF`."""
+    from kpiframe.catalog import load_catalog
+
+    return _loaded("the working tree", load_catalog(project=project_dir, plugins=plugins),
+                   None)
 
 
 def _load(paths: str | Sequence[Path], project_dir: str | None,

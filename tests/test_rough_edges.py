@@ -6,6 +6,8 @@ a platform without data, and one error per typo."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -105,3 +107,29 @@ def test_an_empty_catalog_says_where_kpiframe_looked(outside: Path) -> None:
     (outside / "empty").mkdir()
     result = cli("list", "--allow-empty", "--definitions", "empty")
     assert "'empty'" in result.stderr and "(not found)" not in result.stderr
+
+
+# ----------------------------------------------------------- diff against the working tree
+
+
+def _git(folder: Path, *args: str) -> None:
+    subprocess.run(["git", "-C", str(folder), "-c", "user.name=t", "-c", "user.email=t@t",
+                    *args], check=True, capture_output=True)
+
+
+def test_diff_ref_compares_with_the_working_tree(outside: Path) -> None:
+    (outside / "defs").rename(outside / "definitions")
+    _git(outside, "init", "-q")
+    _git(outside, "add", "definitions")
+    _git(outside, "commit", "-q", "-m", "kpis")
+    kpis = outside / "definitions" / "kpis.yaml"
+    kpis.write_text(KPIS.replace("expr: likes", "expr: likes + 1"))
+    result = cli("diff", "HEAD", "--format", "json")
+    assert result.exit_code == 0, result.output
+    changes = {c["name"]: c["kind"] for c in json.loads(result.stdout)["changes"]}
+    assert changes["likes"] == "changed" and changes["like_rate"] == "affected"
+    assert "impressions" not in changes
+    # no change at all: nothing to report, and --exit-code says so
+    _git(outside, "commit", "-q", "-am", "likes + 1")
+    same = cli("diff", "HEAD", "--exit-code")
+    assert same.exit_code == 0, same.output
