@@ -530,6 +530,16 @@ def github(outcomes: Sequence[Outcome], seconds: float) -> str:
     return "\n".join(lines)
 
 
+def _one_line(failures: Sequence[str]) -> str:
+    """The first failure as one line, its differences included: CI systems show a JUnit
+    failure's message, often alone, so the row header without the expected and actual
+    values would say nothing."""
+    head, *diffs = failures[0].splitlines()
+    line = f"{head} {'; '.join(d.strip() for d in diffs)}".strip()
+    more = len(failures) - 1
+    return line + (f" (and {more} more)" if more else "")
+
+
 def junit(outcomes: Sequence[Outcome], seconds: float) -> str:
     from xml.sax.saxutils import escape, quoteattr
 
@@ -547,7 +557,7 @@ def junit(outcomes: Sequence[Outcome], seconds: float) -> str:
             out.append(f"      <error message={quoteattr(o.error[0].message)} "
                        f"type={quoteattr(o.error[0].rule)}>{escape(_detail(o))}</error>")
         elif o.failures:
-            out.append(f"      <failure message={quoteattr(o.failures[0].splitlines()[0])} "
+            out.append(f"      <failure message={quoteattr(_one_line(o.failures))} "
                        f'type="kpi-test">{escape(_detail(o))}</failure>')
         out.append("    </testcase>")
     out.append("  </testsuite>")

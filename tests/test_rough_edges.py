@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import subprocess
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -133,3 +134,30 @@ def test_diff_ref_compares_with_the_working_tree(outside: Path) -> None:
     _git(outside, "commit", "-q", "-am", "likes + 1")
     same = cli("diff", "HEAD", "--exit-code")
     assert same.exit_code == 0, same.output
+
+
+# ----------------------------------------------------------- JUnit failures carry the values
+
+FAILING_TEST = """\
+tests:
+  - name: likes_add_up
+    kpis: [likes, impressions]
+    given:
+      alpha:
+        post_daily:
+          - {post_id: a, date: 2025-01-05, likes: 2, impressions: 10}
+          - {post_id: b, date: 2025-01-06, likes: 3, impressions: 10}
+    expect:
+      - {likes: 6, impressions: 21}
+"""
+
+
+def test_junit_failure_message_carries_expected_and_actual(outside: Path) -> None:
+    (outside / "defs" / "tests.yaml").write_text(FAILING_TEST)
+    result = cli("test", "defs", "--format", "junit")
+    assert result.exit_code == 1, result.output
+    (failure,) = ET.fromstring(result.stdout).iter("failure")
+    message = failure.get("message", "")
+    assert "likes: expected 6, got 5" in message
+    assert "impressions: expected 21, got 20" in message
+    assert "\n" not in message
