@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import os
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -196,7 +197,8 @@ class Registry:
             return
         if self.pm.get_plugin(dotted) is not None:
             return  # already loaded under this name (an entry point named like a module)
-        module = self._import(dotted, lambda: importlib.import_module(dotted))
+        with _importable_from(os.getcwd()):
+            module = self._import(dotted, lambda: importlib.import_module(dotted))
         if module is None:
             return
         self.register_module(module, PluginInfo(
@@ -407,6 +409,23 @@ def _same(a: object, b: object) -> bool:
         return False
 
 
+@contextmanager
+def _importable_from(folder: str) -> Iterator[None]:
+    """`--plugin my_plugin` finds my_plugin.py in the working directory, as `python -m`
+    would, so a plugin can be tried before it is installed. The folder goes last on the
+    path: an installed module of the same name still wins."""
+    if folder in sys.path:
+        yield
+        return
+    sys.path.append(folder)
+    importlib.invalidate_caches()  # a module written since the last look is found
+    try:
+        yield
+    finally:
+        if folder in sys.path:
+            sys.path.remove(folder)
+
+
 def _version(module: object) -> str | None:
     version = getattr(module, "__version__", None)
     return version if isinstance(version, str) else None
@@ -427,7 +446,9 @@ def load_registry(
     disabled = frozenset((*disable, *_COMMAND_DISABLED.get()))
     wins = tuple(sorted((prefer or {}).items()))
     limit = plugin_guard.timeout()
-    key = (names, tuple(sorted(disabled)), wins, limit, os.environ.get(LOAD_ENV))
+    # a --plugin module may be found in the working directory: another one, another registry
+    where = os.getcwd() if names else None
+    key = (names, tuple(sorted(disabled)), wins, limit, os.environ.get(LOAD_ENV), where)
     if key not in _CACHE:
         registry = Registry(disabled, dict(wins), limit)
         for dotted in DEFAULT_PLUGINS:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -161,3 +162,27 @@ def test_junit_failure_message_carries_expected_and_actual(outside: Path) -> Non
     assert "likes: expected 6, got 5" in message
     assert "impressions: expected 21, got 20" in message
     assert "\n" not in message
+
+
+# ----------------------------------------------------------- a plugin tried before installing
+
+
+PLUGIN = '''\
+from kpiframe.hookspecs import hookimpl
+from kpiframe.platform import Platform, canonical_layout
+
+
+@hookimpl
+def kpiframe_platforms():
+    return [Platform(name="gamma", label="Gamma", layouts=[canonical_layout({})])]
+'''
+
+
+def test_plugin_module_in_the_working_directory_loads(outside: Path) -> None:
+    (outside / "rough_edges_gamma.py").write_text(PLUGIN)
+    assert str(outside) not in sys.path
+    result = cli("--plugin", "rough_edges_gamma", "plugins", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert "gamma" in result.stdout
+    assert str(outside) not in sys.path  # the working directory is not left on the path
+    sys.modules.pop("rough_edges_gamma", None)
