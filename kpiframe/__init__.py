@@ -1,6 +1,6 @@
 """kpiframe: social-media KPIs as declarative YAML, compiled to SQL for any engine.
 
-The public Python API (SPEC §7). Heavy modules load on first use, so `import kpiframe`
+The public Python API. Heavy modules load on first use, so `import kpiframe`
 and the CLI start fast.
 """
 
