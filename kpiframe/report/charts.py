@@ -191,14 +191,16 @@ _ID = re.compile(r'\bid="([^"]+)"')
 
 def inline(markup: str, prefix: str) -> str:
     """An SVG ready to sit inside an HTML page beside others: its ids (clip paths,
-    gradients) prefixed so two charts never share one, and no XML declaration."""
+    gradients; vega numbers them per process) renamed `<prefix><n>` in order, so two
+    charts never share one and the same chart always reads the same; no XML declaration."""
     markup = re.sub(r"^<\?xml[^>]*>\s*", "", markup)
-    ids = set(_ID.findall(markup))
-    for name in sorted(ids, key=len, reverse=True):
-        markup = markup.replace(f'id="{name}"', f'id="{prefix}{name}"')
-        markup = markup.replace(f"url(#{name})", f"url(#{prefix}{name})")
-        markup = markup.replace(f'href="#{name}"', f'href="#{prefix}{name}"')
-    return markup
+    names = list(dict.fromkeys(_ID.findall(markup)))
+    if not names:
+        return markup
+    renamed = {name: f"{prefix}{number}" for number, name in enumerate(names, 1)}
+    pattern = re.compile(r'(id="|url\(#|href="#)(' + "|".join(
+        re.escape(n) for n in sorted(names, key=len, reverse=True)) + r')(?=[")])')
+    return pattern.sub(lambda m: m.group(1) + renamed[m.group(2)], markup)
 
 
 def warm_up() -> None:
