@@ -11,6 +11,7 @@ touches the system Python. Extra arguments after `test` go to pytest.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -56,8 +57,26 @@ def demo(args: list[str]) -> None:
     run(bin_("kpiframe"), "demo", *args)
 
 
+def ensure_chromium() -> None:
+    """tests/test_report.py opens reports in Debian's chromium (driven by playwright, whose
+    own browser download is never used): install it with apt-get when it is missing."""
+    if shutil.which("chromium") or Path("/usr/bin/chromium").exists():
+        return
+    if shutil.which("apt-get") is None:
+        print("note: no chromium and no apt-get to install it: tests/test_report.py will "
+              "fail (set KPIFRAME_CHROMIUM to a Chromium binary)", flush=True)
+        return
+    sudo = [] if not hasattr(os, "geteuid") or os.geteuid() == 0 else ["sudo"]
+    command = [*sudo, "apt-get", "install", "-y", "--no-install-recommends", "chromium"]
+    print("+", " ".join(command), flush=True)
+    if subprocess.run(command, cwd=ROOT).returncode:
+        run(*sudo, "apt-get", "update")
+        run(*command)
+
+
 def test(args: list[str]) -> None:
     install("test")
+    ensure_chromium()
     run(python(), "-m", "ruff", "check", "kpiframe", "plugins", "tests", "benchmarks")
     run(python(), "-m", "mypy")
     env = dict(os.environ)
