@@ -57,6 +57,23 @@ def demo(args: list[str]) -> None:
     run(bin_("kpiframe"), "demo", *args)
 
 
+def build_docs() -> None:
+    """Build the docs site strictly (any broken link or page left out fails), into a
+    temporary folder: quiet when it builds, its whole log when it does not."""
+    import tempfile
+
+    env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
+    with tempfile.TemporaryDirectory(prefix="kpiframe-site-") as site:
+        done = subprocess.run([str(python()), "-m", "mkdocs", "build", "--strict", "-d", site],
+                              cwd=ROOT, env=env, capture_output=True, text=True)
+    if done.returncode:
+        print(done.stdout + done.stderr, file=sys.stderr)
+        print("the docs site does not build: see mkdocs.yml and scripts/docs_gen.py",
+              file=sys.stderr)
+        sys.exit(done.returncode)
+    print("+ mkdocs build --strict: the docs site builds", flush=True)
+
+
 def ensure_chromium() -> None:
     """tests/test_report.py opens reports in Debian's chromium (driven by playwright, whose
     own browser download is never used): install it with apt-get when it is missing."""
@@ -79,6 +96,7 @@ def test(args: list[str]) -> None:
     ensure_chromium()
     run(python(), "-m", "ruff", "check", "kpiframe", "plugins", "tests", "benchmarks")
     run(python(), "-m", "mypy")
+    build_docs()
     env = dict(os.environ)
     env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     env["PYSPARK_PYTHON"] = str(python())
