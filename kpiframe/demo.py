@@ -110,14 +110,16 @@ def check_catalog(catalog: Catalog) -> None:
     missing = [name for name in REQUIRED if name not in catalog.kpis]
     if not missing:
         return
-    folders = ", ".join(display(p) + "/" for p in catalog.project.definition_paths())
+    folders = ", ".join([*(display(p) + "/" for p in catalog.project.definition_paths()),
+                         *_plugins(catalog)])
     if len(missing) == len(REQUIRED):
         raise KpiframeError(Problem(
             "demo-no-catalog",
             f"the demo queries the standard KPI catalog, and none of its KPIs is in "
             f"{folders or 'the catalog'} ({len(catalog.kpis)} KPIs found)",
-            hint="run `kpiframe demo` from a kpiframe checkout (its definitions/ folder is "
-            "the standard catalog), or set `definitions:` in kpiframe.yaml",
+            hint="install the standard catalog with `pip install kpiframe-social`, or run "
+            "`kpiframe demo` from a kpiframe checkout (its definitions/ folder is the "
+            "standard catalog), or set `definitions:` in kpiframe.yaml",
         ))
     problems = [
         Problem(
@@ -130,6 +132,19 @@ def check_catalog(catalog: Catalog) -> None:
         for name in missing
     ]
     raise KpiframeError(problems)
+
+
+def _plugins(catalog: Catalog) -> list[str]:
+    """The plugins whose shipped definitions are in the catalog (the standard catalog is
+    plugin 'social' when kpiframe-social is installed), as shown to the user."""
+    return [f"plugin '{name}'" for name in sorted({f.plugin for f in catalog.files
+                                                     if f.plugin and f.kpis})]
+
+
+def sources(catalog: Catalog) -> str:
+    """Where the catalog's KPIs come from: the project's folders that exist, then plugins."""
+    found = [display(p) + "/" for p in catalog.project.definition_paths() if p.exists()]
+    return ", ".join([*found, *_plugins(catalog)]) or "no definition files"
 
 
 def _needs_build(state: str, info: SampleInfo | None, scale: float | None,
@@ -291,11 +306,10 @@ def run(catalog: Catalog, url: str, scale: float | None, default_url: bool,
              f"{summary.elapsed_seconds:.1f} s.")
     for problem in catalog.registry.problems:
         note(problem.format())
-    folders = ", ".join(display(p) + "/" for p in catalog.project.definition_paths())
     lines = [
         "kpiframe demo: the standard KPI catalog on generated sample data",
         "",
-        f"  catalog   {len(catalog.kpis)} KPIs in {folders}",
+        f"  catalog   {len(catalog.kpis)} KPIs in {sources(catalog)}",
         f"  data      {path}"
         + (f" (seed {info.seed}, scale {info.scale:g}, {info.total_rows:,} rows)"
            if info is not None else ""),
