@@ -17,6 +17,7 @@ from click.testing import CliRunner, Result
 
 from kpiframe.cli import main
 from kpiframe.engines.duckdb import DuckDBConnection
+from kpiframe.problems import KpiframeError
 from kpiframe.testing import canonical_columns
 
 KPIS = """\
@@ -186,3 +187,36 @@ def test_plugin_module_in_the_working_directory_loads(outside: Path) -> None:
     assert "gamma" in result.stdout
     assert str(outside) not in sys.path  # the working directory is not left on the path
     sys.modules.pop("rough_edges_gamma", None)
+
+
+# ----------------------------------------------------------- absolute DuckDB and SQLite paths
+
+
+@pytest.mark.parametrize("scheme", ["duckdb", "sqlite"])
+def test_three_slash_absolute_path_is_diagnosed(outside: Path, scheme: str) -> None:
+    """`duckdb:///tmp/x.duckdb` in a folder without ./tmp: one error giving the URL with
+    four slashes; nothing is created under the working directory."""
+    top = outside.parts[1]  # /tmp (or wherever pytest's folders are): a root folder
+    absolute = outside / "data.duckdb"
+    assert not (outside / top).exists()
+    result = cli("query", "--definitions", "defs", "likes",
+                 "--engine", f"{scheme}://{absolute}")
+    assert result.exit_code == 1, result.output
+    assert f"{scheme}:///{absolute}" in result.stderr  # the four-slash URL, in the hint
+    assert "error[engine-url]" in result.stderr
+    # a writer (sample data, test fixtures) refuses too, before it makes ./tmp
+    from kpiframe.engines.sqlite import SQLiteConnection
+
+    with pytest.raises(KpiframeError, match="four slashes"):
+        writer = DuckDBConnection if scheme == "duckdb" else SQLiteConnection
+        writer(f"{scheme}://{absolute}.new")
+    assert not (outside / top).exists()
+
+
+def test_four_slashes_and_dot_slash_paths_work(outside: Path) -> None:
+    four = cli("query", "--definitions", "defs", "likes", "--format", "csv",
+               "--engine", f"duckdb:///{outside / 'data.duckdb'}")
+    assert four.exit_code == 0 and four.stdout.splitlines()[1] == "11"
+    dot = cli("query", "--definitions", "defs", "likes", "--format", "csv",
+              "--engine", "duckdb:///./data.duckdb")
+    assert dot.exit_code == 0 and dot.stdout.splitlines()[1] == "11"

@@ -41,6 +41,29 @@ def parse_url(url: str) -> EngineURL:
     return EngineURL(parts.scheme, path or None, parts.hostname, query, url)
 
 
+def refuse_misread_absolute(path: str | None, url: str) -> None:
+    """`duckdb:///tmp/x.duckdb` names tmp/x.duckdb in the working directory, not the
+    absolute /tmp/x.duckdb (that takes four slashes). When the relative reading names a
+    file that is not there, in a folder that is not there either, while the absolute
+    reading's top folder exists, the user almost surely meant the absolute path: say so,
+    rather than report a missing database or create one in a new ./tmp folder. A
+    relative path that starts with ./ is always taken as written."""
+    import os
+
+    if not path or path == ":memory:" or os.path.isabs(path) or path.startswith("."):
+        return
+    top = path.replace("\\", "/").split("/", 1)[0]
+    if os.path.exists(path) or os.path.exists(top) or not os.path.isdir("/" + top):
+        return
+    scheme = url.split(":", 1)[0]
+    raise KpiframeError(Problem(
+        "engine-url",
+        f"engine URL {url} names {path}, relative to the working directory, and there "
+        f"is no {top}/ here; /{top} exists",
+        hint=f"an absolute path takes four slashes: {scheme}:////{path}; a new folder "
+        f"here, ./ first: {scheme}:///./{path}"))
+
+
 def no_database(path: str, engine: str, builds: bool) -> KpiframeError:
     """A query named a database file that is not there (or is a folder): never created."""
     import os

@@ -19,7 +19,13 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from kpiframe.engines.base import create_table_sql, insert_sql, no_database, parse_url
+from kpiframe.engines.base import (
+    create_table_sql,
+    insert_sql,
+    no_database,
+    parse_url,
+    refuse_misread_absolute,
+)
 from kpiframe.platform import Result
 from kpiframe.problems import KpiframeError, Problem
 
@@ -56,6 +62,7 @@ class DuckDBConnection:
         self.url = url
         self.path = parsed.path or ":memory:"
         _refuse_remote(self.path, url)
+        refuse_misread_absolute(parsed.path, url)
         self.read_only = parsed.query.get("read_only") in ("1", "true")
         if write and self.read_only:
             raise self._read_only()

@@ -23,6 +23,7 @@ from kpiframe.engines.base import (
     insert_sql,
     no_database,
     parse_url,
+    refuse_misread_absolute,
 )
 from kpiframe.platform import Result
 from kpiframe.problems import KpiframeError, Problem
@@ -41,6 +42,7 @@ class SQLiteConnection:
     def __init__(self, url: str, *, missing_ok: bool = True) -> None:
         parsed = parse_url(url)
         path = parsed.path if parsed.path != ":memory:" else None
+        refuse_misread_absolute(path, url)
         self.path = os.path.abspath(path) if path else None
         self.shown = path or ":memory:"
         self.writing = self.path is None
