@@ -11,7 +11,8 @@ every column they reference is checked:
 - a missing column that feeds only fields the request does not use is read as NULL
   (typed by the canonical field it feeds), as Fivetran's own staging models do, and
   reported as a warning;
-- a missing table is an error naming the platform, schema and table.
+- missing tables are one error per platform, naming them and both ways out: build the
+  platform's data, or disable it in kpiframe.yaml.
 
 For a `Select` binding the decision is made on its parsed tree: each column reference is
 resolved through the query's scopes to a physical table, and a canonical output field
@@ -106,8 +107,11 @@ class Discovery:
     request: Request
     con: Connection
     engine_label: str
-    #: one problem per missing table or column, an error replacing a warning
+    #: one problem per platform with missing tables, and per missing column (an error
+    #: replacing a warning)
     found: dict[tuple[str, ...], Problem] = field(default_factory=dict)
+    #: the missing tables of each platform, as schema.table, in the order they were met
+    absent: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[Problem]:
@@ -182,19 +186,28 @@ class Discovery:
 
     def _columns(self, platform: str, schema: str, table: str) -> frozenset[str] | None:
         found = table_columns(self.con, schema, table)
-        if found is None and (schema, table) not in self.found:
-            self.found[(schema, table)] = self._missing_table(platform, schema, table)
+        if found is None:
+            absent = self.absent.setdefault(platform, [])
+            if f"{schema}.{table}" not in absent:
+                absent.append(f"{schema}.{table}")
+                # one problem per platform, however many of its tables are missing: a
+                # platform installed after the data was built misses all of them at once
+                self.found[("missing-table", platform)] = self._missing_table(platform)
         return found
 
-    def _missing_table(self, platform: str, schema: str, table: str) -> Problem:
+    def _missing_table(self, platform: str) -> Problem:
         layout = self._layout(platform)
+        absent = self.absent[platform]
+        tables = (f"table {absent[0]}, which does not" if len(absent) == 1
+                  else f"tables {', '.join(absent)}, which do not")
         return Problem(
             "missing-table",
-            f"platform '{platform}' ({layout} layout) reads table {schema}.{table}, which "
-            f"does not exist on {self.engine_label}",
-            hint=f"build its data (`kpiframe sample-data`, or load it with your connector), "
-            f"set the schema or layout of '{platform}' in kpiframe.yaml, or disable the "
-            f"platform there: `platforms: {{{platform}: {{enabled: false}}}}`",
+            f"platform '{platform}' ({layout} layout) reads {tables} exist on "
+            f"{self.engine_label}, so no total can include it",
+            hint=f"build its data (`kpiframe sample-data` for sample data, or load it with "
+            f"your connector); or disable the platform in kpiframe.yaml: "
+            f"`platforms: {{{platform}: {{enabled: false}}}}` (or set its schema or layout "
+            f"there)",
         )
 
     def _layout(self, platform: str) -> str:

@@ -220,3 +220,29 @@ def test_four_slashes_and_dot_slash_paths_work(outside: Path) -> None:
     dot = cli("query", "--definitions", "defs", "likes", "--format", "csv",
               "--engine", "duckdb:///./data.duckdb")
     assert dot.exit_code == 0 and dot.stdout.splitlines()[1] == "11"
+
+
+# ----------------------------------------------------------- a platform without data
+
+
+def test_platform_without_tables_is_one_error_with_both_ways_out(outside: Path) -> None:
+    """Data built before platform `beta` was installed: every query that reads beta says
+    so once, naming its tables; no total quietly made of alpha alone."""
+    (outside / "defs" / "more.yaml").write_text(
+        "kpis:\n  - name: followers\n    type: simple\n    source: account_daily\n"
+        "    agg: last\n    expr: followers\n")
+    _build("duckdb:///alpha_only.duckdb", ("alpha",))
+    result = cli("query", "--definitions", "defs", "likes", "followers", "like_rate",
+                 "--engine", "duckdb:///alpha_only.duckdb")
+    assert result.exit_code == 1 and result.stdout == ""
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("error[missing-table] platform 'beta'")
+    for words in ("beta.post_daily", "beta.account_daily", "kpiframe sample-data",
+                  "kpiframe.yaml", "{beta: {enabled: false}}"):
+        assert words in line
+    # the way out the message gives: disable the platform, and alpha's numbers come back
+    (outside / "kpiframe.yaml").write_text("platforms:\n  beta: {enabled: false}\n")
+    fixed = cli("query", "--definitions", "defs", "likes", "--format", "csv",
+                "--engine", "duckdb:///alpha_only.duckdb")
+    assert fixed.exit_code == 0, fixed.output
+    assert fixed.stdout.splitlines() == ["likes", "10"]
