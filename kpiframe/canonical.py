@@ -1,4 +1,4 @@
-"""The canonical data model (SPEC §3): the sources and fields every KPI is written against.
+"""The canonical data model : the sources and fields every KPI is written against.
 
 KPIs never name physical tables. They name these sources; platform plugins say where each
 one lives for their platform. Keeping the model here, as plain data, lets the validator,
@@ -15,7 +15,7 @@ from typing import Literal
 FieldType = Literal["text", "integer", "decimal", "boolean", "date", "timestamp"]
 Role = Literal["key", "time", "dimension", "metric", "attribute"]
 
-#: Interaction fields, the ones `weighted` KPIs may weigh (SPEC §3).
+#: Interaction fields, the ones `weighted` KPIs may weigh.
 INTERACTIONS: tuple[str, ...] = ("likes", "comments", "shares", "saves", "clicks")
 
 #: Ids that identify something only together with the platform.

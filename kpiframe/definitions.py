@@ -1,4 +1,4 @@
-"""KPI definitions as typed objects, one class per KPI type (SPEC §2.2).
+"""KPI definitions as typed objects, one class per KPI type (docs/definitions.md).
 
 A `Kpi` is built only from a mapping the JSON Schema accepted, so its fields have the
 right shapes; what they *mean* (does the source exist, is the reference a KPI) is

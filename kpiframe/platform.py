@@ -1,7 +1,7 @@
 """The vocabulary a plugin hands to kpiframe: platforms, their layouts, and engines.
 
 These are plain frozen dataclasses so a plugin is data first: a third party describes
-where each canonical source (SPEC §3) lives in its warehouse layout, and kpiframe does
+where each canonical source (docs/canonical.md) lives in its warehouse layout, and kpiframe does
 the SQL. Nothing here imports a database driver.
 """
 
@@ -175,7 +175,7 @@ def canonical_layout(
 
 @dataclass(frozen=True)
 class PlatformSettings:
-    """What `kpiframe.yaml` says about one platform (SPEC §5)."""
+    """What `kpiframe.yaml` says about one platform (docs/project.md)."""
 
     layout: str | None = None
     schema: str | None = None

@@ -99,7 +99,7 @@ class DuckDBConnection:
                 ).sql("duckdb")
                 con.execute(attach_sql)
                 con.execute(f"USE {DATABASE}")
-            # timestamps fall into the period of their UTC date (SPEC §3)
+            # timestamps fall into the period of their UTC date (docs/canonical.md)
             con.execute("SET TimeZone = 'UTC'")
             if not self.writing:
                 con.execute("SET enable_external_access = false")
