@@ -1,4 +1,4 @@
-"""The canonical data model : the sources and fields every KPI is written against.
+"""The canonical data model: the sources and fields every KPI is written against.
 
 KPIs never name physical tables. They name these sources; platform plugins say where each
 one lives for their platform. Keeping the model here, as plain data, lets the validator,
