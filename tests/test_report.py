@@ -181,8 +181,12 @@ def test_each_chart_has_a_mark_per_period_and_the_target_line(
             drawn = sum(1 for p in data.periods if p["value"] is not None)
             assert drawn >= 11, data.kpi.name  # a change KPI has no value in the first month
             assert _marks(tile, "values") == drawn, data.kpi.name
-            members = [r for r in data.breakdowns["platform"] if r["value"] is not None]
-            assert _marks(tile, "breakdown") == len(members) > 0, data.kpi.name
+            # the breakdown: a row, and a bar, per platform with data in the latest period
+            members = data.breakdowns["platform"]
+            assert tile.locator("table.breakdown tbody tr").count() == len(members) > 0
+            bars = tile.locator("table.breakdown td.bar span").evaluate_all(
+                "els => els.map(e => e.getBoundingClientRect().width)")
+            assert len(bars) == len(members) and max(bars) > 20, data.kpi.name
             if data.kpi.target is not None:
                 with_target += 1
                 line = tile.locator("svg g.target_marks path")

@@ -73,7 +73,8 @@ def image(report: Report, fmt: str) -> str | bytes:
 
     for sec in report.sections:
         for data in sec.tiles:
-            spec = charts.tile_spec(data, sec.dashboard.grain, _latest_label(sec))
+            spec = charts.tile_spec(data, sec.dashboard.grain, _latest_label(sec),
+                                    breakdown=True)
             spec["title"] = {"text": data.title, "anchor": "start", "fontSize": 14}
             return charts.svg(spec) if fmt == "svg" else charts.png(spec)
     raise KpiframeError(Problem("report-empty", "the report has no tile with data to draw",

@@ -3,9 +3,11 @@
 Vega-Lite is a real grammar of graphics (scales, axes, label layout, accessibility
 labels) and vl-convert runs it in an embedded JavaScript engine, so a report is plain
 SVG: no script, nothing fetched when it is opened, readable in an e-mail client or as a
-CI artefact. Each tile is one spec (the trend beside the breakdown), because every
-conversion has a fixed cost. Marks carry names the tests look for: `values` (one mark per
-period), `target` (the target line) and `breakdown` (one bar per dimension value).
+CI artefact. A conversion costs tens of milliseconds, so a page draws one chart per tile
+(the trend; the breakdown beside it is a table with bars, its numbers readable as they
+are), and only the one-tile image (`--format svg/png`) draws the breakdown as a chart too.
+Marks carry names the tests look for: `values` (one mark per period), `target` (the
+target line) and `breakdown` (one bar per dimension value).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ COLOURS = {
     "none": "#0969da",
 }
 TARGET_COLOUR = "#24292f"
-TREND_WIDTH, BREAKDOWN_WIDTH, HEIGHT = 330, 150, 170
+TREND_WIDTH, BREAKDOWN_WIDTH, HEIGHT = 340, 150, 170
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 
 
@@ -156,10 +158,12 @@ def breakdown_spec(data: TileData, dim: str, label: str) -> dict[str, Any]:
     }
 
 
-def tile_spec(data: TileData, grain: str, latest_label: str) -> dict[str, Any]:
-    """The whole tile's figure: the trend, then one breakdown per dimension."""
+def tile_spec(data: TileData, grain: str, latest_label: str,
+              breakdown: bool = False) -> dict[str, Any]:
+    """A tile's figure: the trend, then (`breakdown`) one bar chart per dimension."""
     parts = [trend_spec(data, grain)]
-    parts += [breakdown_spec(data, dim, latest_label) for dim in data.breakdowns]
+    if breakdown:
+        parts += [breakdown_spec(data, dim, latest_label) for dim in data.breakdowns]
     return {
         "$schema": VEGA_LITE,
         "hconcat": parts,

@@ -63,9 +63,19 @@ article.tile h4 { margin: 0; font-size: 15px; }
   font-weight: 600; font-size: 12px; }
 .status.met { background: var(--met); } .status.on_track { background: var(--on_track); }
 .status.missed { background: var(--missed); } .status.behind { background: var(--behind); }
-figure { margin: 4px 0 0; overflow-x: auto; }
+.tile-body { display: flex; flex-wrap: wrap; gap: 6px 18px; align-items: flex-start; }
+figure { margin: 4px 0 0; overflow-x: auto; flex: 0 1 auto; }
 figure svg { max-width: 100%; height: auto; display: block; }
-figcaption { color: var(--muted); font-size: 12px; margin-top: 2px; }
+.split { flex: 1 1 170px; min-width: 170px; max-width: 460px; }
+.summary { color: var(--muted); font-size: 12px; margin: 4px 0 0; }
+table.breakdown { width: 100%; margin-top: 8px; }
+table.breakdown caption { text-align: left; color: var(--muted); font-size: 11.5px;
+  padding-bottom: 2px; }
+td.bar, th.bar { width: 38%; padding-right: 0; }
+td.bar span { display: block; height: 9px; border-radius: 2px; background: #0969da; }
+td.bar span.met { background: var(--met); } td.bar span.on_track { background: var(--on_track); }
+td.bar span.missed { background: var(--missed); } td.bar span.behind { background: var(--behind); }
+td.bar span.negative { opacity: .55; }
 details { margin-top: 6px; }
 summary { cursor: pointer; color: #0969da; font-size: 13px; }
 table { border-collapse: collapse; margin: 6px 0; font-size: 12.5px;
@@ -179,24 +189,35 @@ def _numbers_table(data: TileData, grain: str) -> str:
             f"<thead>{head}</thead><tbody>{''.join(body)}</tbody></table>")
 
 
-def _breakdown_table(data: TileData, dim: str) -> str:
+def _breakdown_table(data: TileData, dim: str, label: str) -> str:
+    """The latest period by `dim` (by platform), largest first, each value with a bar
+    as long as its share of the largest: read as a chart, exact as a table."""
     unit = data.kpi.unit
     rows = data.breakdowns.get(dim, [])
     with_target = any(r["target"] is not None for r in rows)
-    head = f"<tr><th>{html.escape(dim.replace('_', ' ').capitalize())}</th><th>Value</th>" + (
-        "<th>Target</th><th>Status</th>" if with_target else "") + "</tr>"
+    name = dim.replace("_", " ")
+    head = (f"<tr><th>{html.escape(name.capitalize())}</th><th>Value</th>"
+            + ("<th>Target</th><th>Status</th>" if with_target else "")
+            + '<th class="bar" aria-hidden="true"></th></tr>')
+    largest = max((abs(v) for v in (_float(r["value"]) for r in rows) if v is not None),
+                  default=0.0)
     body = []
     ordered = sorted(rows, key=lambda r: -(_float(r["value"]) or -math.inf))
     for r in ordered:
-        member = r["member"]
+        member, value = r["member"], _float(r["value"])
         cells = [f'<td data-value="{_attr(member)}">{html.escape(str(member))}</td>',
                  _td(r["value"], number(r["value"], unit))]
         if with_target:
             cells += [_td(r["target"], number(r["target"], unit)),
                       f'<td data-value="{_attr(r["status"])}">{_status(r["status"])}</td>']
+        width = 0.0 if value is None or not largest else abs(value) / largest * 100
+        kind = f"{r['status'] or 'none'}{' negative' if value is not None and value < 0 else ''}"
+        cells.append(f'<td class="bar" aria-hidden="true"><span class="{html.escape(kind)}" '
+                     f'style="width:{width:.1f}%"></span></td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
     return (f'<table class="breakdown" data-kpi="{html.escape(data.kpi.name)}" '
-            f'data-dimension="{html.escape(dim)}"><thead>{head}</thead>'
+            f'data-dimension="{html.escape(dim)}"><caption>By {html.escape(name)}, '
+            f"{html.escape(label)}</caption><thead>{head}</thead>"
             f"<tbody>{''.join(body)}</tbody></table>")
 
 
@@ -258,11 +279,15 @@ def tile(data: TileData, section: Section, svg_markup: str, index: str) -> str:
         else:
             parts.append('<p class="goal">No target</p>')
     summary = _summary(data, grain)
-    parts.append(f'<figure role="img" aria-label="{html.escape(summary, quote=True)}">'
-                 f"{svg_markup}<figcaption>{html.escape(summary)}</figcaption></figure>")
-    tables = [_numbers_table(data, grain)]
-    tables += [_breakdown_table(data, dim) for dim in data.breakdowns]
-    parts.append("<details><summary>Numbers</summary>" + "".join(tables) + "</details>")
+    label = charts.period_label(latest["period"], grain) if latest is not None else ""
+    split = "".join(_breakdown_table(data, dim, label) for dim in data.breakdowns)
+    parts.append('<div class="tile-body">'
+                 f'<figure role="img" aria-label="{html.escape(summary, quote=True)}">'
+                 f"{svg_markup}</figure>"
+                 + (f'<div class="split">{split}</div>' if split else "") + "</div>")
+    parts.append(f'<p class="summary">{html.escape(summary)}</p>')
+    parts.append("<details><summary>Numbers by period</summary>"
+                 f"{_numbers_table(data, grain)}</details>")
     parts.append("</article>")
     return "".join(parts)
 
