@@ -56,6 +56,9 @@ class DefinitionFile:
     tests: list[YMap] = field(default_factory=list)
     #: names of KPIs whose definition is broken, so references to them are not "unknown"
     broken: set[str] = field(default_factory=set)
+    #: those of them found in the text of a file that does not parse (not counted as
+    #: checked KPIs: the file was never read as definitions)
+    unparsed: set[str] = field(default_factory=set)
     problems: list[Problem] = field(default_factory=list)
     #: dashboards (`dashboards:`), schema-valid (kpiframe.dashboards)
     dashboards: list[Dashboard] = field(default_factory=list)
@@ -124,6 +127,10 @@ def read_file(path: Path, plugin: str | None = None) -> DefinitionFile:
     doc, problems = yamlsource.load(data, shown)
     if problems:
         result.problems.extend(problems)
+        # the KPIs of a file that does not parse are broken, not unknown: a reference to
+        # one is not reported again as `unknown-kpi` with a misleading did-you-mean
+        result.unparsed = names_in_text(data)
+        result.broken |= result.unparsed
         return result
     if doc is None:
         result.problems.append(Problem.at(
@@ -155,6 +162,28 @@ def read_file(path: Path, plugin: str | None = None) -> DefinitionFile:
     return result
 
 
+#: `kpis:` at the top level, and a `name:` line in it (`- name: x` or `  name: x`)
+_TOP_KEY = re.compile(r"^([A-Za-z_][\w-]*)\s*:")
+_NAME_LINE = re.compile(r"^\s+(?:-\s+)?name\s*:\s*['\"]?([a-z][a-z0-9_]*)['\"]?\s*(?:#.*)?$")
+
+
+def names_in_text(data: bytes) -> set[str]:
+    """The KPI names a definition file's text declares, read line by line without
+    parsing it: for a file whose YAML is broken, whose KPIs are then known to exist."""
+    names: set[str] = set()
+    section = None
+    for line in data.decode("utf-8", errors="replace").splitlines():
+        top = _TOP_KEY.match(line)
+        if top:
+            section = top.group(1)
+            continue
+        if section == "kpis":
+            found = _NAME_LINE.match(line)
+            if found:
+                names.add(found.group(1))
+    return names
+
+
 def _kind(value: object) -> str:
     if isinstance(value, list):
         return "a list"
@@ -182,11 +211,13 @@ class Catalog:
         self.kpis: dict[str, Kpi] = {}
         self.load_problems: list[Problem] = list(project.problems)
         self.broken: set[str] = set()
+        self.unparsed: set[str] = set()
         self._lines: dict[str, list[str]] = {}
         first: dict[str, Kpi] = {}
         for file in self.files:
             self.load_problems.extend(file.problems)
             self.broken |= file.broken
+            self.unparsed |= file.unparsed
             for kpi in file.kpis:
                 earlier = first.get(kpi.name)
                 if earlier is None:
@@ -225,6 +256,7 @@ class Catalog:
         try:
             return self.kpis[name]
         except KeyError:
+            self._refuse_unparsed([name])
             raise KpiframeError(Problem(
                 "unknown-kpi", f"no KPI named '{name}' in the catalog",
                 hint=did_you_mean(name, self.kpis) or "`kpiframe list` shows the catalog")
@@ -241,6 +273,25 @@ class Catalog:
         from kpiframe.resolve import resolve
 
         return resolve(self)
+
+    def _refuse_unparsed(self, names: Sequence[str] | str) -> None:
+        """Stop with the files' own errors when `names`, or a KPI they are computed from,
+        is defined in a file that does not parse: "no KPI named ..." would send the user
+        looking for a typo that is not there."""
+        if not self.unparsed:
+            return
+        pending = [names] if isinstance(names, str) else list(names)
+        seen: set[str] = set()
+        while pending:
+            name = pending.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            kpi = self.kpis.get(name)
+            if kpi is not None:
+                pending.extend(kpi.refs)
+            elif name in self.unparsed:
+                raise KpiframeError([p for f in self.files if f.unparsed for p in f.problems])
 
     # -- validation ---------------------------------------------------------------------
 
@@ -306,6 +357,7 @@ class Catalog:
         from kpiframe.compiler import compile_query, make_request
 
         self.refuse_broken_plugins()
+        self._refuse_unparsed(kpis)
         request = make_request(self, kpis, grain, by, where, start, end, platforms)
         return compile_query(self.resolved, request, _dialect(dialect)).sql(pretty=pretty)
 
@@ -325,6 +377,7 @@ class Catalog:
         from kpiframe.compiler.planner import plan_query
 
         self.refuse_broken_plugins()
+        self._refuse_unparsed(kpis)
         request = make_request(self, kpis, grain, by, where, start, end, platforms)
         return plan_query(self.resolved, request)
 
@@ -347,6 +400,7 @@ class Catalog:
         from kpiframe.run import run
 
         self.refuse_broken_plugins()
+        self._refuse_unparsed(kpis)
         request = make_request(self, kpis, grain, by, where, start, end, platforms)
         return run(self, request, self.project.engine_url(engine), targets=targets)
 

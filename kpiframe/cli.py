@@ -200,7 +200,7 @@ def validate(obj: Context, paths: tuple[str, ...], fmt: str, strict: bool) -> No
     catalog = obj.catalog_of(paths)
     problems = catalog.validate()
     files = len(catalog.files)
-    kpis = len(catalog.kpis) + len(catalog.broken - set(catalog.kpis))
+    kpis = len(catalog.kpis) + len(catalog.broken - set(catalog.kpis) - catalog.unparsed)
     if fmt == "json":
         output = reports.as_json(problems, kpis, files)
     elif fmt == "github":

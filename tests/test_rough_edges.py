@@ -246,3 +246,21 @@ def test_platform_without_tables_is_one_error_with_both_ways_out(outside: Path) 
                 "--engine", "duckdb:///alpha_only.duckdb")
     assert fixed.exit_code == 0, fixed.output
     assert fixed.stdout.splitlines() == ["likes", "10"]
+
+
+# ----------------------------------------------------------- a file that does not parse
+
+UNPARSED = Path(__file__).parent / "corpus" / "broken" / "unparsed"
+
+
+@pytest.mark.parametrize("args", [["query", "views_per_story"], ["show", "story_views_total"],
+                                  ["compile", "stories_posted"]])
+def test_kpis_of_a_file_that_does_not_parse_are_broken_not_unknown(
+        outside: Path, args: list[str]) -> None:
+    """A query reaching a KPI of a.yaml (whose YAML is broken) gets a.yaml's own error,
+    never "no KPI named ..." with a did-you-mean sending the user after a typo."""
+    command, name = args
+    result = cli(command, "--definitions", str(UNPARSED), name)
+    assert result.exit_code == 1
+    assert "error[yaml-syntax]" in result.stderr and "a.yaml:6:12" in result.stderr
+    assert "unknown-kpi" not in result.output and "did you mean" not in result.output
