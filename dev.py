@@ -49,7 +49,10 @@ def install(extra: str | None) -> None:
     editable = ["-e", target]
     for plugin in PLUGINS:
         editable += ["-e", str(plugin.relative_to(ROOT))]
-    run(python(), "-m", "pip", "install", "--quiet", *editable)
+    # setuptools announces every editable install with a warning ("Editable
+    # installation."), which is no problem to fix: keep the install quiet
+    env = {**os.environ, "PYTHONWARNINGS": "ignore:Editable installation"}
+    run(python(), "-m", "pip", "install", "--quiet", *editable, env=env)
 
 
 def bin_(name: str) -> Path:
