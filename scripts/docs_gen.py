@@ -185,13 +185,20 @@ def _extra_rules(node: dict[str, Any]) -> list[str]:
     return rules
 
 
-def schema_tables(schema: dict[str, Any], root_title: str) -> list[Table]:
+def schema_tables(schema: dict[str, Any], root_title: str,
+                  root_text: str = "") -> list[Table]:
     """Every object of a schema as a table: the root, each `$defs` entry, each KPI type."""
     defs: dict[str, Any] = schema.get("$defs") or {}
     anchors = {name: _anchor(name) for name in defs}
     out: list[Table] = []
-    _tables(root_title, schema, schema.get("description", ""), "", anchors, out)
-    for name, node in defs.items():
+    _tables(root_title, schema, root_text, "", anchors, out)
+    # objects first, in the order the file's own keys name them, then the value types
+    named = re.findall(r'"\$ref": "#/\$defs/([^"]+)"', json.dumps(schema.get("properties")))
+    order = [*dict.fromkeys(n for n in named if n in defs), *defs]
+    ordered = sorted(dict.fromkeys(order), key=lambda n: (not defs[n].get("properties"),
+                                                          order.index(n)))
+    for name in ordered:
+        node = defs[name]
         if not isinstance(node, dict):
             continue
         if node.get("properties"):
@@ -217,7 +224,8 @@ def schema_reference(file: str, title: str, intro: str) -> str:
            intro, "",
            f"The schema itself (JSON Schema draft 2020-12) is served at <{url}>; "
            "`kpiframe schema` prints the same file.", ""]
-    for table in schema_tables(schema, "The file"):
+    for table in schema_tables(schema, "The file", "A YAML mapping with these keys; any "
+                               "other key is an error, with a did-you-mean."):
         out += [f"## {table.title} {{#{table.anchor}}}", ""]
         if table.text:
             out += [table.text, ""]
