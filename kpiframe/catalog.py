@@ -402,7 +402,12 @@ class Catalog:
         self.refuse_broken_plugins()
         self._refuse_unparsed(kpis)
         request = make_request(self, kpis, grain, by, where, start, end, platforms)
-        return run(self, request, self.project.engine_url(engine), targets=targets)
+        url = self.project.engine_url(engine)
+        if targets:
+            from kpiframe.targets import run_with_targets
+
+            return run_with_targets(self, request, url)
+        return run(self, request, url)
 
 
 def _dialect(name: str) -> str:

@@ -156,11 +156,9 @@ def check_spine(engine: Engine, con: Connection, compiled: Compiled,
 
 
 def run(catalog: Catalog, request: Request, url: str,
-        connection: tuple[Engine, Connection] | None = None, targets: bool = False) -> Rows:
+        connection: tuple[Engine, Connection] | None = None) -> Rows:
     """Run on the engine at `url`, or on an open (engine, connection) left open after.
-    `targets` adds the target, attainment and status of each KPI that has a target
-    (kpiframe.targets), which asks the engine for the data's first and last day too."""
-    from kpiframe import targets as targets_
+    (kpiframe.targets, a later stage, adds success indicators to the rows.)"""
     from kpiframe.compiler import compile_query
 
     engine, con = connection or connect(catalog, url)
@@ -173,9 +171,6 @@ def run(catalog: Catalog, request: Request, url: str,
         result = execute(engine, con, compiled.sql())
         if compiled.spine_cap is not None:
             check_spine(engine, con, compiled, result.rows)
-        with_targets = targets_.wanted(catalog, request) if targets else []
-        days = targets_.data_days(catalog, request, engine, con) \
-            if with_targets and targets_.applies(request) else None
     finally:
         if connection is None:
             con.close()
@@ -183,7 +178,4 @@ def run(catalog: Catalog, request: Request, url: str,
     kinds = [k for _, k in compiled.columns]
     rows = [{n: normalise(v, k) for n, v, k in zip(names, row, kinds, strict=True)}
             for row in result.rows]
-    answer = Rows(rows, names, found.warnings)
-    if with_targets:
-        return targets_.add(catalog, request, answer, days, with_targets)
-    return answer
+    return Rows(rows, names, found.warnings)

@@ -347,6 +347,31 @@ def add(catalog: Catalog, request: Request, rows: Rows, days: DataDays | None,
     return Rows(ordered, columns, rows.warnings)
 
 
+def annotate(catalog: Catalog, request: Request, answer: Rows, engine: Engine,
+             con: Connection) -> Rows:
+    """`answer` with the target columns of each KPI that has a target; asks the engine on
+    `con` for the data's first and last day when a status needs them."""
+    chosen = wanted(catalog, request)
+    if not chosen:
+        return answer
+    days = data_days(catalog, request, engine, con) if applies(request) else None
+    return add(catalog, request, answer, days, chosen)
+
+
+def run_with_targets(catalog: Catalog, request: Request, url: str,
+                     connection: tuple[Engine, Connection] | None = None) -> Rows:
+    """`run.run`, then `annotate`, on one connection (left open when it was given)."""
+    from kpiframe.run import connect, run
+
+    engine, con = connection or connect(catalog, url)
+    try:
+        answer = run(catalog, request, url, connection=(engine, con))
+        return annotate(catalog, request, answer, engine, con)
+    finally:
+        if connection is None:
+            con.close()
+
+
 def status_style(text: str) -> str:
     """A status coloured for a terminal: green for good news, red or yellow for bad."""
     import click

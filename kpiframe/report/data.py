@@ -186,8 +186,8 @@ def gather(catalog: Catalog, chosen: Sequence[Dashboard], engine: str | None = N
            title: str | None = None) -> Report:
     """Run every query of the chosen dashboards on one connection."""
     from kpiframe.compiler import make_request
-    from kpiframe.run import connect, run
-    from kpiframe.targets import data_days
+    from kpiframe.run import connect
+    from kpiframe.targets import data_days, run_with_targets
 
     catalog.refuse_broken_plugins()
     url = catalog.project.engine_url(engine)
@@ -212,16 +212,18 @@ def gather(catalog: Catalog, chosen: Sequence[Dashboard], engine: str | None = N
                                         empty="no complete period of data yet"))
                 continue
             whole = Query(kpis, dashboard.grain, start, end)
-            rows = run(catalog, make_request(catalog, kpis, whole.grain, (), None, start, end),
-                       url, connection=(eng, con), targets=True)
+            rows = run_with_targets(
+                catalog, make_request(catalog, kpis, whole.grain, (), None, start, end),
+                url, connection=(eng, con))
             section = Section(dashboard, start, end, days.last, [], [whole], [list(rows)])
             latest = py_trunc(end, dashboard.grain)
             breakdowns: dict[str, list[dict[str, Any]]] = {}
             for dim in dashboard.by:
                 split = Query(kpis, dashboard.grain, max(latest, start), end, (dim,))
-                found = run(catalog, make_request(catalog, kpis, split.grain, split.by, None,
-                                                  split.start, split.end),
-                            url, connection=(eng, con), targets=True)
+                found = run_with_targets(
+                    catalog, make_request(catalog, kpis, split.grain, split.by, None,
+                                          split.start, split.end),
+                    url, connection=(eng, con))
                 section.queries.append(split)
                 section.rows.append(list(found))
                 breakdowns[dim] = list(found)
