@@ -39,8 +39,9 @@ ROOT = Path(__file__).resolve().parent.parent
 #: the distributions, core first: their folders hold a pyproject.toml
 PROJECTS = [ROOT, *sorted(p for p in (ROOT / "plugins").iterdir()
                           if (p / "pyproject.toml").is_file())]
-#: lines of build output that are setuptools or packaging complaining
-WARNING = re.compile(r"warning|deprecat", re.IGNORECASE)
+#: lines of build output that are setuptools or packaging complaining ("warning: ...",
+#: "WARNING ...", "SetuptoolsDeprecationWarning: ..."), not file names such as warnings.py
+WARNING = re.compile(r"^\s*(warning:|WARNING\b)|Warning\b")
 #: ... except this one, which only says PYTHONDONTWRITEBYTECODE is set
 HARMLESS = re.compile(r"byte-compiling is disabled")
 #: the query the proof runs, and the platform it runs alone with
