@@ -206,7 +206,10 @@ def _type_hint(expected: str, instance: Any, reference: str) -> str:
     return reference
 
 
-def _problems(error: Any, doc: Any, file: str, kind: _Kind) -> Iterator[Problem]:
+def _problems(error: Any, doc: Any, file: str, kind: _Kind,
+              meant: dict[str, str] | None = None) -> Iterator[Problem]:
+    """The problems of one jsonschema error; `meant` maps an unknown key to the missing
+    required field it misspells."""
     path = list(error.absolute_path)
     name = _kpi_of(doc, path)
     in_tests = bool(path) and path[0] == "tests"
@@ -227,6 +230,10 @@ def _problems(error: Any, doc: Any, file: str, kind: _Kind) -> Iterator[Problem]
         instance = error.instance if isinstance(error.instance, dict) else {}
         for extra in sorted((k for k in instance if k not in allowed), key=str):
             hint = did_you_mean(str(extra), allowed) or f"allowed here: {', '.join(allowed)}"
+            if meant and str(extra) in meant:
+                needed = f" for a {instance['type']} KPI" if isinstance(
+                    instance.get("type"), str) and path[:1] == ["kpis"] else ""
+                hint = f"did you mean '{meant[str(extra)]}'? it is required here{needed}"
             context = (where if path[:1] in (["kpis"], ["tests"])
                        else f"'{_field_name(path)}'" if path else "top level")
             yield Problem.at(
@@ -238,7 +245,7 @@ def _problems(error: Any, doc: Any, file: str, kind: _Kind) -> Iterator[Problem]
             )
         return
     if validator == "required":
-        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        missing = _missing(error)
         type_hint = ""
         if isinstance(error.instance, dict) and isinstance(error.instance.get("type"), str):
             type_hint = f" for a {error.instance['type']} KPI"
@@ -348,6 +355,38 @@ def _problems(error: Any, doc: Any, file: str, kind: _Kind) -> Iterator[Problem]
     )
 
 
+def _missing(error: Any) -> str:
+    """The field a `required` error says is missing."""
+    return str(error.message.split("'")[1]) if "'" in error.message else str(error.message)
+
+
+def _misspellings(errors: Sequence[Any]) -> dict[tuple[str, ...], dict[str, str]]:
+    """For each mapping with both an unknown key and a missing required field, which
+    unknown key is a misspelling of which missing field (`agregate` for `agg`): that pair
+    is one mistake, reported once, as the unknown key with a did-you-mean."""
+    import difflib
+
+    extras: dict[tuple[str, ...], list[str]] = {}
+    missing: dict[tuple[str, ...], list[str]] = {}
+    for error in errors:
+        where = tuple(map(str, error.absolute_path))
+        if error.validator == "required":
+            missing.setdefault(where, []).append(_missing(error))
+        elif error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            allowed = _allowed(error)
+            extras.setdefault(where, []).extend(
+                str(k) for k in error.instance if k not in allowed)
+    found: dict[tuple[str, ...], dict[str, str]] = {}
+    for where, keys in extras.items():
+        wanted = list(dict.fromkeys(missing.get(where, ())))
+        for key in dict.fromkeys(keys):
+            close = difflib.get_close_matches(key, wanted, n=1, cutoff=0.5)
+            if close:
+                found.setdefault(where, {})[key] = close[0]
+                wanted.remove(close[0])
+    return found
+
+
 def validate(doc: Any, file: str, kind: str = DEFINITIONS,
              ) -> tuple[list[Problem], set[tuple[str, int]]]:
     """Every schema violation in one document (a definition file, or with `kind=PROJECT`
@@ -357,11 +396,15 @@ def validate(doc: Any, file: str, kind: str = DEFINITIONS,
     problems: list[Problem] = []
     broken: set[tuple[str, int]] = set()
     seen: set[tuple[Any, ...]] = set()
+    misspelt = _misspellings(errors)
     for error in errors:
         path = list(error.absolute_path)
         if len(path) >= 2 and path[0] in ("kpis", "tests") and isinstance(path[1], int):
             broken.add((path[0], path[1]))
-        for problem in _problems(error, doc, file, _KINDS[kind]):
+        meant = misspelt.get(tuple(map(str, path)), {})
+        if error.validator == "required" and _missing(error) in meant.values():
+            continue  # the unknown key's did-you-mean says it: one error per typo
+        for problem in _problems(error, doc, file, _KINDS[kind], meant):
             key = (problem.line, problem.column, problem.rule, problem.message)
             if key not in seen:
                 seen.add(key)

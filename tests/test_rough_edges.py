@@ -264,3 +264,40 @@ def test_kpis_of_a_file_that_does_not_parse_are_broken_not_unknown(
     assert result.exit_code == 1
     assert "error[yaml-syntax]" in result.stderr and "a.yaml:6:12" in result.stderr
     assert "unknown-kpi" not in result.output and "did you mean" not in result.output
+
+
+# ----------------------------------------------------------- one error per typo
+
+MISSPELT = """\
+kpis:
+  - name: n_posts
+    type: simple
+    source: post_daily
+    agregate: count
+  - name: likes_x
+    type: simple
+    source: post_daily
+    agg: sum
+    exr: likes
+  - name: shares_x
+    type: simple
+    source: post_daily
+    agg: sum
+    filters: likes > 1
+"""
+
+
+def test_a_misspelt_required_key_is_one_error(outside: Path) -> None:
+    (outside / "misspelt.yaml").write_text(MISSPELT)
+    result = cli("validate", "misspelt.yaml")
+    assert result.exit_code == 1
+    lines = [line for line in result.stdout.splitlines() if "error[" in line]
+    assert [line.split(" ", 2)[:2] for line in lines] == [
+        ["misspelt.yaml:5:5:", "error[unknown-key]"],
+        ["misspelt.yaml:10:5:", "error[unknown-key]"],
+        # `filters` is no misspelling of the missing `expr`: both are reported
+        ["misspelt.yaml:11:5:", "error[missing-field]"],
+        ["misspelt.yaml:15:5:", "error[unknown-key]"],
+    ]
+    assert "did you mean 'agg'? it is required here for a simple KPI" in lines[0]
+    assert "did you mean 'expr'?" in lines[1]
