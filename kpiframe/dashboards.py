@@ -21,7 +21,6 @@ from kpiframe.yamlsource import YMap
 
 if TYPE_CHECKING:
     from kpiframe.catalog import Catalog
-    from kpiframe.diff import KpiChange
 
 CHARTS = ("line", "bar", "area")
 DEFAULT_GRAIN = "month"
@@ -340,26 +339,5 @@ def describe(catalog: Catalog, dashboard: Dashboard, fmt: str = "text") -> str:
     return "\n".join(lines)
 
 
-def changes(base: Catalog, head: Catalog) -> list[KpiChange]:
-    """Dashboards added, removed or changed between two catalogs (`kpiframe diff`); a
-    dashboard changes what people look at, never a number."""
-    from kpiframe.diff import KpiChange
-
-    before, after = of(base), of(head)
-    found: list[KpiChange] = []
-    for name in sorted(set(after) - set(before)):
-        found.append(KpiChange("added", name, where=_where(after[name]), what="dashboard"))
-    for name in sorted(set(before) - set(after)):
-        found.append(KpiChange("removed", name, where=_where(before[name]), what="dashboard"))
-    for name in sorted(set(before) & set(after)):
-        old, new = before[name].body(), after[name].body()
-        differ = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
-        if differ:
-            found.append(KpiChange("changed", name, fields=differ,
-                                   values={k: (old.get(k), new.get(k)) for k in differ},
-                                   where=_where(after[name]), what="dashboard"))
-    return found
-
-
-def _where(dashboard: Dashboard) -> str:
+def where(dashboard: Dashboard) -> str:
     return f"{dashboard.file}:{dashboard.node.pos.line}"

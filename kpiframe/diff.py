@@ -149,7 +149,6 @@ def diff(base: Catalog, head: Catalog) -> list[KpiChange]:
                 changes.append(KpiChange("affected", name, via=via,
                                          where=_where(head.kpis[name])))
     order = {"added": 0, "removed": 1, "renamed": 2, "changed": 3, "affected": 4}
-    from kpiframe.dashboards import changes as dashboard_changes
 
     return [*sorted(changes, key=lambda c: (order[c.kind], c.name)),
             *dashboard_changes(base, head)]
@@ -356,3 +355,24 @@ def as_json(changes: Sequence[KpiChange]) -> str:
 
 
 FORMATS = {"text": text, "markdown": markdown, "json": as_json}
+
+
+def dashboard_changes(base: Catalog, head: Catalog) -> list[KpiChange]:
+    """Dashboards added, removed or changed between two catalogs (`kpiframe diff`); a
+    dashboard changes what people look at, never a number."""
+    from kpiframe.dashboards import of, where
+
+    before, after = of(base), of(head)
+    found: list[KpiChange] = []
+    for name in sorted(set(after) - set(before)):
+        found.append(KpiChange("added", name, where=where(after[name]), what="dashboard"))
+    for name in sorted(set(before) - set(after)):
+        found.append(KpiChange("removed", name, where=where(before[name]), what="dashboard"))
+    for name in sorted(set(before) & set(after)):
+        old, new = before[name].body(), after[name].body()
+        differ = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+        if differ:
+            found.append(KpiChange("changed", name, fields=differ,
+                                   values={k: (old.get(k), new.get(k)) for k in differ},
+                                   where=where(after[name]), what="dashboard"))
+    return found

@@ -30,7 +30,8 @@ STAGES: list[set[str]] = [
     {"kpiframe.compiler.query", "kpiframe.compiler.scans", "kpiframe.compiler.calendar",
      "kpiframe.compiler.state", "kpiframe.compiler.verify"},
     {"kpiframe.run"},
-    {"kpiframe.render", "kpiframe.kpitests", "kpiframe.diff", "kpiframe.demo", "kpiframe.cli"},
+    {"kpiframe.targets", "kpiframe.render", "kpiframe.kpitests", "kpiframe.diff",
+     "kpiframe.report", "kpiframe.demo", "kpiframe.cli"},
 ]
 #: the facade the Python API promises (`catalog.compile`, `catalog.query`...): its methods
 #: import later stages when called, which is what a facade is for
