@@ -108,7 +108,8 @@ def check_install() -> None:
 def test(args: list[str]) -> None:
     install("test")
     ensure_chromium()
-    run(python(), "-m", "ruff", "check", "kpiframe", "plugins", "tests", "benchmarks")
+    run(python(), "-m", "ruff", "check", "kpiframe", "plugins", "tests", "benchmarks",
+        "scripts", "dev.py")
     run(python(), "-m", "mypy")
     check_install()
     build_docs()
