@@ -214,6 +214,7 @@ def commands(project: Path) -> dict[str, list[str]]:
         "show": ["show", "likes"],
         "compile": ["compile", "likes"],
         "query": ["query", "likes"],
+        "report": ["report", "likes", "--output", str(project / "report.html")],
         "plugins": ["plugins"],
         "test": ["test"],
         "diff": ["diff", "definitions", "definitions"],
