@@ -18,7 +18,8 @@ It is quiet on success (one line with the time taken) and prints every command's
 on failure. It runs with the Python of the development environment, which must have
 `build`, `twine` and `setuptools` (the `test` extra). Builds run without isolation, on
 that setuptools, to stay fast; pip downloads the runtime dependencies through its cache.
-Nothing is written in the repository beyond setuptools' usual *.egg-info folders.
+Nothing is left in the repository: the *.egg-info folders setuptools writes while making
+an sdist are removed again unless they were there before (editable installs keep theirs).
 """
 
 from __future__ import annotations
@@ -71,6 +72,12 @@ def warnings_in(output: str) -> list[str]:
             if WARNING.search(line) and not HARMLESS.search(line)]
 
 
+def egg_infos() -> list[Path]:
+    """The *.egg-info folders setuptools writes beside each project's sources when it
+    makes an sdist: the ones a build adds are removed afterwards."""
+    return [p for project in PROJECTS for p in project.glob("*.egg-info")]
+
+
 def build(dist: Path) -> list[Path]:
     """sdists and wheels of every project, into `dist`; Failed on a warning. A few builds
     run at once: each is mostly interpreter start-up and file copying."""
@@ -83,9 +90,14 @@ def build(dist: Path) -> list[Path]:
             raise Failed(f"building {project.relative_to(ROOT)} printed warnings:\n"
                          + "\n".join(noisy) + f"\n\nfull output:\n{output}")
 
-    with ThreadPoolExecutor(max_workers=BUILDERS) as pool:
-        for future in [pool.submit(one, project) for project in PROJECTS]:
-            future.result()
+    before = set(egg_infos())
+    try:
+        with ThreadPoolExecutor(max_workers=BUILDERS) as pool:
+            for future in [pool.submit(one, project) for project in PROJECTS]:
+                future.result()
+    finally:
+        for made in set(egg_infos()) - before:
+            shutil.rmtree(made, ignore_errors=True)
     built = sorted(dist.iterdir())
     wheels = [p for p in built if p.suffix == ".whl"]
     sdists = [p for p in built if p.name.endswith(".tar.gz")]

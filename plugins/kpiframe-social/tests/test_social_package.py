@@ -4,6 +4,7 @@ into files), and its hook puts that catalog in any project."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -33,9 +34,15 @@ def catalog_files() -> dict[str, bytes]:
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The sdist and the wheel built from it, as `python -m build` makes them."""
     out = tmp_path_factory.mktemp("dist")
-    done = subprocess.run(
-        [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(PACKAGE)],
-        capture_output=True, text=True)
+    egg_info = PACKAGE / "kpiframe_social.egg-info"
+    existed = egg_info.exists()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out),
+             str(PACKAGE)], capture_output=True, text=True)
+    finally:
+        if not existed:  # the sdist step writes it beside the sources
+            shutil.rmtree(egg_info, ignore_errors=True)
     assert done.returncode == 0, done.stdout + done.stderr
     return out
 
