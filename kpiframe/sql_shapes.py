@@ -52,13 +52,18 @@ def cache_dir() -> Path | None:
     chosen = os.environ.get(CACHE_ENV)
     if chosen is not None:
         return None if chosen.strip().lower() in ("", "off", "0", "none") else Path(chosen)
+    try:
+        home = Path.home()
+    except RuntimeError:  # no home directory to be found
+        return None
     if sys.platform == "win32":
-        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
+        base = os.environ.get("LOCALAPPDATA") or str(home / "AppData" / "Local")
     elif sys.platform == "darwin":
-        base = str(Path.home() / "Library" / "Caches")
+        base = str(home / "Library" / "Caches")
     else:
-        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "kpiframe"
+        base = os.environ.get("XDG_CACHE_HOME") or str(home / ".cache")
+    # a relative folder (no HOME, `~` left unexpanded) would land in the working directory
+    return Path(base) / "kpiframe" if Path(base).is_absolute() else None
 
 
 def _sqlglot_version() -> str:

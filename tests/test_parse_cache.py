@@ -165,3 +165,15 @@ def test_the_default_folder_is_the_users_cache(monkeypatch: pytest.MonkeyPatch,
         assert sql_shapes.cache_dir() == tmp_path / "kpiframe"
     else:  # pragma: no cover - the CI runs on Linux
         assert sql_shapes.cache_dir() is not None
+
+
+def test_no_home_means_no_file_in_the_working_directory(monkeypatch: pytest.MonkeyPatch,
+                                                        tmp_path: Path) -> None:
+    monkeypatch.delenv(sql_shapes.CACHE_ENV, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/cache")
+    monkeypatch.chdir(tmp_path)
+    if os.name == "posix" and not str(sql_shapes.sys.platform).startswith("darwin"):
+        assert sql_shapes.cache_dir() is None
+    _new_process()
+    load_registry(PLUGINS)
+    assert list(tmp_path.iterdir()) == []
