@@ -2,24 +2,24 @@
 
 Two layouts:
 
-`canonical` (the default): one table per canonical source (SPEC §4). Facebook has no saves,
+`canonical` (the default): one table per canonical source. Facebook has no saves,
 so `saves` is absent (NULL); reactions of every kind are `likes`.
 
-`fivetran`: the raw tables of Fivetran's Facebook Pages connector (FIVETRAN.md §4), default
+`fivetran`: the raw tables of Fivetran's Facebook Pages connector, default
 schema `facebook_pages`. It reads three tables:
 
 - `post_history` (versions of each post: page, publication time, type, share count);
 - `lifetime_post_metrics_total` (one lifetime snapshot per post and day, repeated daily);
 - `daily_page_metrics_total` (daily page metrics; `page_fans` is an end-of-day snapshot).
 
-Mapping decisions (FIVETRAN.md §4.3):
+Mapping decisions:
 
 - `post_history` is deduplicated to its latest version per post by `_fivetran_synced`;
   `lifetime_post_metrics_total` to its latest snapshot per post by `date` (pitfall 8).
 - Ids are cast to text, never through a float. A post without any `post_history` row takes
   its page from the part of its composite id (`<page>_<post>`) before the `_`.
 - Day timestamps (`date`, stored at e.g. 07:00 UTC) become calendar dates by the "nearest
-  UTC midnight" approximation of FIVETRAN.md §1.5: the date of `date + 12 hours`, exact
+  UTC midnight" approximation Fivetran documents: the date of `date + 12 hours`, exact
   for pages whose UTC offset is in (-12 h, +12 h].
   It is written `DATE_ADD(date, INTERVAL 12 HOUR)`, which sqlglot 30 prints correctly for
   DuckDB, SQLite and PostgreSQL but as a two-argument `DATE_ADD` that Spark rejects.

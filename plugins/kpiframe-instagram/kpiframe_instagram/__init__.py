@@ -2,17 +2,17 @@
 
 Two layouts:
 
-`canonical` (the default): one table per canonical source (SPEC §4). Instagram fills every
+`canonical` (the default): one table per canonical source. Instagram fills every
 field: its "saved" count is `saves` and its profile visits are `clicks` (DOMAIN.md).
 
-`fivetran`: the raw tables of Fivetran's Instagram Business connector (FIVETRAN.md §5),
+`fivetran`: the raw tables of Fivetran's Instagram Business connector,
 default schema `instagram_business`. It reads three tables:
 
 - `media_history` (versions of each media: owner, publication time, media type, story flag);
 - `media_insights` (lifetime insight snapshots per media, taken at sync time, no date);
 - `user_history` (versions of the business account, with the follower count snapshot).
 
-Mapping decisions (FIVETRAN.md §5.4):
+Mapping decisions:
 
 - Every history table is reduced to its latest version per id by `_fivetran_synced`
   before anything is joined: `media_history` and `media_insights` per media id,
@@ -37,7 +37,7 @@ Mapping decisions (FIVETRAN.md §5.4):
   family's shares; `saves` = `video_photo_saved`, else `carousel_album_saved` for
   carousels, NULL for stories. `is_paid` and `clicks` are NULL (no column in this layout).
   Media without an insights row have NULL metrics. Carousel children are not filtered
-  (the packages do not either; FIVETRAN.md §10).
+  (the packages do not either).
 - `account_daily`: one row per account and UTC date of `_fivetran_synced` that has a
   `user_history` version, with the `followers_count` of the latest version synced that
   day (a snapshot: KPIs read it with `agg: last`, which also bridges days without a sync).

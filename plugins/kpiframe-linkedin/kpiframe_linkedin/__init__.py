@@ -2,11 +2,11 @@
 
 Two layouts:
 
-`canonical` (the default): one table per canonical source (SPEC §4). LinkedIn has no saves,
+`canonical` (the default): one table per canonical source. LinkedIn has no saves,
 so `saves` is absent (NULL), and its follower statistics report gains but no losses, so
 `followers_lost` is absent too. Reshares are `shares`; `clicks` are all clicks on a post.
 
-`fivetran`: the raw tables of Fivetran's LinkedIn Company Pages connector (FIVETRAN.md §6),
+`fivetran`: the raw tables of Fivetran's LinkedIn Company Pages connector,
 default schema `linkedin_company_pages`. It reads nine tables:
 
 - `ugc_post_history`, `share_history` (versions of UGC posts and of shares);
@@ -16,7 +16,7 @@ default schema `linkedin_company_pages`. It reads nine tables:
 - `share_statistic` (lifetime statistics snapshots);
 - `post_content`, `share_content` (the content type of each post).
 
-Mapping decisions (FIVETRAN.md §6.3):
+Mapping decisions:
 
 - Only `posts` is provided. The statistics are lifetime snapshots, so there is no native
   `post_daily` (FIVETRAN.md recommends against deriving it from sync dates), and the layout

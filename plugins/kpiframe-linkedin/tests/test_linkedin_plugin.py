@@ -87,7 +87,7 @@ SHARE_HISTORY = Fixture(
         [S1, org(555), T(2024, 2, 1), None, T(2024, 2, 1), "PROCESSING", T(2024, 2, 1)],
         [S1, org(555), T(2024, 2, 1), T(2024, 2, 1, 14), T(2024, 2, 10), "PUBLISHED",
          T(2024, 2, 10)],
-        # the same id as the UGC post U1 (FIVETRAN.md §10): the UGC post is kept
+        # the same id as the UGC post U1: the UGC post is kept
         [U1, org(ORG), T(2024, 3, 1), T(2024, 3, 1), T(2024, 3, 1), "PUBLISHED",
          T(2024, 3, 1)],
     ],

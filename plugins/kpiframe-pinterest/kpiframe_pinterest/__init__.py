@@ -1,6 +1,6 @@
 """Pinterest as a kpiframe platform.
 
-Pinterest has no Fivetran layout in SPEC §4, so it reads the canonical layout only.
+Pinterest has no Fivetran layout, so it reads the canonical layout only.
 
 What Pinterest can fill (its analytics API, DOMAIN.md's vocabulary):
 

@@ -1,6 +1,6 @@
 """TikTok as a kpiframe platform.
 
-TikTok has no Fivetran layout in SPEC §4, so it reads the canonical layout only. TikTok's
+TikTok has no Fivetran layout, so it reads the canonical layout only. TikTok's
 API reports no link clicks on organic videos, so `clicks` is absent (NULL), and its
 "favourites" are saves.
 """

@@ -2,17 +2,17 @@
 
 Two layouts:
 
-`canonical` (the default): one table per canonical source (SPEC §4). X reports no reach for
+`canonical` (the default): one table per canonical source. X reports no reach for
 organic posts or accounts, so `reach` is absent (NULL); bookmarks are `saves`.
 
-`fivetran`: the raw tables of Fivetran's Twitter Organic connector (FIVETRAN.md §3), default
+`fivetran`: the raw tables of Fivetran's Twitter Organic connector, default
 schema `twitter`. It reads three tables:
 
 - `tweet` (one row per tweet): id, author, publication time, reply/media markers;
 - `organic_tweet_report` (daily increments per tweet, day and *placement*);
 - `twitter_user_history` (versions of the X user, with the follower count snapshot).
 
-Mapping decisions (FIVETRAN.md §3.4):
+Mapping decisions:
 
 - Ids are cast to text on both sides of every join, never through a float (tweet ids have
   19 digits, above 2^53).
@@ -21,7 +21,7 @@ Mapping decisions (FIVETRAN.md §3.4):
   and are not read: lifetime totals are the sum of the daily report.
 - The report day is stored as local midnight of the ads account's timezone expressed in
   UTC. It becomes a calendar date by the "nearest UTC midnight" approximation of
-  FIVETRAN.md §1.5: the date of `date + 12 hours`, exact for accounts whose UTC offset is
+  Fivetran's approximation: the date of `date + 12 hours`, exact for accounts whose UTC offset is
   in (-12 h, +12 h]. (`account_history.timezone` would make it exact everywhere but needs
   timezone functions no portable SQL has.)
   It is written `DATE_ADD(date, INTERVAL 12 HOUR)`, which sqlglot 30 prints correctly for

@@ -2,21 +2,21 @@
 
 Three layouts:
 
-`canonical` (the default): one table per canonical source (SPEC §4). YouTube's "added to
+`canonical` (the default): one table per canonical source. YouTube's "added to
 playlists" are `saves` and its card clicks are `clicks` (DOMAIN.md); `reach` is YouTube
 Studio's unique viewers. There is no `is_paid` (YouTube reports no promoted flag per video:
 ad views are a traffic source, not a kind of video) and no `profile_views` (no channel
 page view metric).
 
-`fivetran`: the raw tables of Fivetran's YouTube Analytics connector (FIVETRAN.md §7),
+`fivetran`: the raw tables of Fivetran's YouTube Analytics connector,
 default schema `youtube_analytics`. It reads one table, `channel_basic_a_2`: daily
 increments per video, country, live/on-demand flag and subscribed status.
 
 `fivetran_video`: the same, plus the `video` table that the connector does not sync and
-users load themselves (FIVETRAN.md §7.1), for exact publication times. Choose it only if
+users load themselves, for exact publication times. Choose it only if
 that table exists: kpiframe cannot yet read a table only when it is there.
 
-Mapping decisions (FIVETRAN.md §7.3):
+Mapping decisions:
 
 - `channel_basic_a_2` is summed over country, `live_or_on_demand` and `subscribed_status`
   to the (video, date) grain before anything else happens (pitfall 6). Only counts are
