@@ -1,7 +1,7 @@
 """Canonical sources as SQL: one SELECT per platform binding, unioned with its platform.
 
 This is where a plugin's declaration (a table with a column mapping, or a SELECT in its
-own dialect) becomes rows of the canonical model (SPEC §3), typed the same way for every
+own dialect) becomes rows of the canonical model (docs/canonical.md), typed the same way for every
 platform so that a UNION ALL is valid on every engine.
 """
 
