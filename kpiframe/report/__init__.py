@@ -8,7 +8,6 @@ tiles out in HTML with a table and a text summary beside every chart.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,12 +28,9 @@ def build(catalog: Catalog, names: Sequence[str] = (), *, engine: str | None = N
           by: Sequence[str] | None = None, title: str | None = None) -> Report:
     """The numbers of a report: dashboards by name, or KPIs (one ad-hoc dashboard), or
     with no names every dashboard in the catalog."""
-    from kpiframe.report import charts
-
+    # no drawing in a thread beside the queries: vl-convert holds the GIL while it draws,
+    # so a drawing thread stalls the queries' Python work as long as it saves
     chosen = resolve(catalog, names, grain, last, by)
-    # vl-convert's engine takes half a second to start: let it start during the queries
-    warm = threading.Thread(target=charts.warm_up, daemon=True)
-    warm.start()
     return gather(catalog, chosen, engine, title)
 
 

@@ -12,7 +12,6 @@ target line) and `breakdown` (one bar per dimension value).
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import re
 from collections.abc import Sequence
@@ -108,7 +107,7 @@ def trend_spec(data: TileData, grain: str) -> dict[str, Any]:
         layers.append({"name": "values", "mark": {"type": "bar", "cornerRadiusEnd": 2},
                        "encoding": {"x": x, "y": y, "color": _status_colour()}})
     else:
-        shape: dict[str, Any] = {"type": chart, "color": COLOURS["none"], "interpolate": "monotone"}
+        shape: dict[str, Any] = {"type": chart, "color": COLOURS["none"]}
         if chart == "area":
             shape["opacity"] = 0.18
         else:
@@ -205,12 +204,3 @@ def inline(markup: str, prefix: str) -> str:
     pattern = re.compile(r'(id="|url\(#|href="#)(' + "|".join(
         re.escape(n) for n in sorted(names, key=len, reverse=True)) + r')(?=[")])')
     return pattern.sub(lambda m: m.group(1) + renamed[m.group(2)], markup)
-
-
-def warm_up() -> None:
-    """Start vl-convert's JavaScript engine (half a second, once per process), so it can
-    overlap with the queries."""
-    # any problem shows again, and is reported, in the real conversion
-    with contextlib.suppress(Exception):
-        svg({"$schema": VEGA_LITE, "data": {"values": [{"a": 1}]}, "mark": "point",
-             "encoding": {"x": {"field": "a", "type": "quantitative"}}})
