@@ -229,7 +229,7 @@ def validate(obj: Context, paths: tuple[str, ...], fmt: str, strict: bool) -> No
 @click.pass_obj
 @handles_errors
 def list_(obj: Context, definitions: tuple[str, ...], tag: str | None, fmt: str) -> None:
-    """The KPIs in the catalog."""
+    """The KPIs in the catalog, then its dashboards (table format)."""
     import json
 
     from kpiframe import render
@@ -294,7 +294,9 @@ def _where_looked(catalog: Catalog, definitions: Sequence[str]) -> str:
 @handles_errors
 def show(obj: Context, definitions: tuple[str, ...], kpi: str, dialect: str, grain: str,
          fmt: str, plan: bool) -> None:
-    """One KPI: its definition, lineage, sources and compiled SQL (or its plan)."""
+    """One KPI: its definition, lineage, sources and compiled SQL (or its plan).
+
+    The name of a dashboard shows the dashboard: its periods, rows and tiles."""
     from kpiframe import dashboards, explain
 
     catalog = obj.catalog(definitions)
