@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from kpiframe.definitions import GRAIN_ORDER, Cumulative, Kpi, Simple, Weighted
+from kpiframe.definitions import GRAIN_ORDER, Cumulative, Kpi
 from kpiframe.problems import KpiframeError, Location, Problem, did_you_mean, one_of
 from kpiframe.yamlsource import YMap
 
@@ -173,15 +173,6 @@ def get(catalog: Catalog, name: str) -> Dashboard | None:
 # --------------------------------------------------------------------------- checks
 
 
-def additive(kpi: Kpi) -> bool:
-    """Whether a KPI's value over a longer period is the sum of its values over the days
-    in it, so a target can be scaled by days. Ratios, averages, snapshots (`last`),
-    derived, cumulative and change KPIs are not."""
-    if isinstance(kpi, Weighted):
-        return True
-    return isinstance(kpi, Simple) and kpi.agg in ("sum", "count")
-
-
 def check(catalog: Catalog) -> list[Problem]:
     """Every dashboard problem in the catalog: duplicate names, unknown KPIs (with a
     did-you-mean), dimensions a tile's KPI cannot be broken down by, and targets that
@@ -255,6 +246,8 @@ def _check(catalog: Catalog, dashboard: Dashboard) -> Iterator[Problem]:
 def _target_problem(dashboard: Dashboard, tile: Tile, kpi: Kpi) -> Problem | None:
     """A non-additive KPI's target applies only at its own grain: on a dashboard of
     another grain its target column stays empty, which the author should know."""
+    from kpiframe.targets import additive
+
     target = kpi.target
     if target is None or additive(kpi) or target.grain == dashboard.grain:
         return None
