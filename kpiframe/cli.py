@@ -526,8 +526,9 @@ def schema(kind: str) -> None:
 
 @main.command("sample-data")
 @click.option("--engine", default=None, metavar="URL",
-              help="The DuckDB database to write (default: the project's engine, else "
-              "duckdb:///.kpiframe/sample.duckdb).")
+              help="Where to write: duckdb:///file.duckdb, sqlite:///file.db, "
+              "postgresql://..., spark://local?warehouse=DIR, sc://host:port (default: the "
+              "project's engine, else duckdb:///.kpiframe/sample.duckdb).")
 @click.option("--scale", type=click.FloatRange(min=0, min_open=True, max=100_000), default=1.0,
               show_default=True,
               help="Size: 1 is tens of thousands of rows, 200 about ten million.")
@@ -546,7 +547,7 @@ def schema(kind: str) -> None:
 @handles_errors
 def sample_data(obj: Context, engine: str | None, scale: float, seed: int,
                 layouts: tuple[str, ...], start: Any, days: int, force: bool) -> None:
-    """Generate realistic sample data for every installed platform, in DuckDB."""
+    """Generate realistic sample data for every installed platform, on any engine."""
     from kpiframe import render
     from kpiframe.demo import long_run, progress_bar
     from kpiframe.engines.base import parse_url
@@ -582,12 +583,15 @@ def sample_data(obj: Context, engine: str | None, scale: float, seed: int,
     shown = [*schemas.values(), {"schema": "total", "tables": len(summary.tables),
                                  "rows": summary.total_rows}]
     click.echo(render.table(shown, ["schema", "platform", "layout", "tables", "rows"]))
-    path = parse_url(url).path or "(in memory)"
+    duckdb_target = url.split(":", 1)[0].lower() == "duckdb"
+    path = (parse_url(url).path or "(in memory)") if duckdb_target else url
     click.echo(f"\nWrote {summary.total_rows:,} rows for {len(summary.platforms)} platforms to "
                f"{path} in {summary.elapsed_seconds:.1f} s.")
     flag = "" if engine is None else f" --engine {url}"
+    # the demo reads DuckDB files only: suggest it only where it can run
+    demo = f"  kpiframe demo{flag}\n" if duckdb_target else ""
     click.echo("Next:\n"
-               f"  kpiframe demo{flag}\n"
+               f"{demo}"
                f"  kpiframe query impressions engagement_rate_by_impressions --grain month "
                f"--by platform{flag}")
 

@@ -170,13 +170,20 @@ class SQLiteConnection:
         rows: Iterable[Sequence[Any]],
     ) -> None:
         self.ensure_schema(schema)
-        self.con.execute(drop_table_sql("sqlite", schema, table))
-        self.con.execute(create_table_sql("sqlite", schema, table, columns))
         names = [n for n, _ in columns]
         kinds = [k for _, k in columns]
         data = [tuple(_value(v, k) for v, k in zip(r, kinds, strict=True)) for r in rows]
-        if data:
-            self.con.executemany(insert_sql("sqlite", schema, table, names, "?"), data)
+        # one transaction: in autocommit every row would be its own commit and fsync
+        self.con.execute("BEGIN")
+        try:
+            self.con.execute(drop_table_sql("sqlite", schema, table))
+            self.con.execute(create_table_sql("sqlite", schema, table, columns))
+            if data:
+                self.con.executemany(insert_sql("sqlite", schema, table, names, "?"), data)
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
 
     def drop_schema(self, schema: str) -> None:
         """Remove a schema kpiframe made (a KPI test's): detach it and delete its file."""

@@ -32,7 +32,7 @@ from kpiframe.platform import Layout, Platform, PlatformSettings, Select, Table
 from kpiframe.plugins import Registry, load_registry
 from kpiframe.problems import KpiframeError, Problem, did_you_mean
 from kpiframe.project import DEFAULT_ENGINE
-from kpiframe.sample import flavour, sql
+from kpiframe.sample import copy, flavour, sql
 
 GENERATOR_VERSION = "1"
 STAGING = "kpiframe_sample_staging"
@@ -111,13 +111,18 @@ def _check_arguments(scale: float, days: int, seed: int, start: dt.date) -> None
 
 
 def _check_engine(url: str) -> None:
+    """A DuckDB URL kpiframe can write to. `build` writes any engine (other engines get a
+    copy, copy.py); what reads the sample data's own record in place (`database_state`,
+    the demo) reads DuckDB files only."""
     scheme = url.split(":", 1)[0].lower() if ":" in url else ""
     if scheme != "duckdb":
         raise _problem(
             "sample-engine",
-            f"sample data can only be built in DuckDB, not in a '{scheme or url}' database",
-            "use --engine duckdb:///path/to/file.duckdb (the default is "
-            f"{DEFAULT_ENGINE}); copy the tables to other engines from there",
+            f"the demo keeps its sample data in a DuckDB file, not in a '{scheme or url}' "
+            "database",
+            f"run the demo with --engine duckdb:///path/to/file.duckdb (the default is "
+            f"{DEFAULT_ENGINE}); for sample data on {scheme or 'this engine'}: kpiframe "
+            f"sample-data --engine {url}, then kpiframe query ... --engine {url}",
         )
     from kpiframe.engines.base import parse_url
 
@@ -511,13 +516,102 @@ def _check_overwrite(con: Any, plans: Sequence[_PlatformPlan]) -> None:
     theirs = [name for name in dict.fromkeys(targets)
               if tuple(name.lower().rsplit(".", 1)) in existing - ours]
     if theirs:
-        shown = ", ".join(theirs[:8]) + (f" and {len(theirs) - 8} more" if len(theirs) > 8
-                                         else "")
-        raise _problem(
-            "sample-overwrite",
-            f"sample data would replace {len(theirs)} table(s) it did not build: {shown}",
-            "pass --force to replace them (their rows are lost), or write the sample data "
-            "to another database with --engine duckdb:///other.duckdb")
+        _refuse_overwrite(theirs)
+
+
+def _refuse_overwrite(theirs: Sequence[str]) -> None:
+    shown = ", ".join(theirs[:8]) + (f" and {len(theirs) - 8} more" if len(theirs) > 8
+                                     else "")
+    raise _problem(
+        "sample-overwrite",
+        f"sample data would replace {len(theirs)} table(s) it did not build: {shown}",
+        "pass --force to replace them (their rows are lost), or write the sample data "
+        "to another database or schema with --engine URL")
+
+
+def _generate(con: Any, plans: Sequence[_PlatformPlan], info: Mapping[str, Any],
+              progress: Progress | None, total: int, *, seed: int, scale: float,
+              start: dt.date, days: int) -> dict[str, int]:
+    """Generate, stage and write every plan into the DuckDB connection, in one
+    transaction, and record what was built; the rows per "schema.table"."""
+    tables: dict[str, int] = {}
+    target = str(con.execute("SELECT current_database()").fetchone()[0])
+    builder = _Builder(con, target, progress, total)
+    builder.run(exp.Attach(this=exp.alias_(exp.Literal.string(":memory:"), quoted(STAGING))))
+    try:
+        for statement in sql.MACROS:
+            builder.run(statement)
+        builder.generate(plans, seed, scale, start, days)
+        for index, plan in enumerate(plans):
+            builder.stage(plan, index)
+        builder.use(target, "main")
+        builder.run("BEGIN TRANSACTION")
+        try:
+            for plan in plans:
+                for write in plan.writes:
+                    tables[f"{write.schema}.{write.table}"] = builder.write(plan, write)
+            builder.record({**info, "tables": tables})
+            builder.run("COMMIT")
+        except BaseException:
+            builder.run("ROLLBACK")
+            raise
+    finally:
+        builder.use(target, "main")
+        builder.run(exp.Detach(this=quoted(STAGING)))
+    return tables
+
+
+def _build_elsewhere(url: str, registry: Registry, plans: Sequence[_PlatformPlan],
+                     info: Mapping[str, Any], progress: Progress | None, total: int,
+                     force: bool, *, seed: int, scale: float, start: dt.date,
+                     days: int) -> dict[str, int]:
+    """Build in an in-memory DuckDB database, then copy every table to the target engine
+    (copy.py): the generator speaks DuckDB SQL only."""
+    writes = [(w.schema, w.table) for p in plans for w in p.writes]
+    target = copy.open_target(url, registry)
+    try:
+        if not force:
+            _check_overwrite_elsewhere(target, writes)
+        staging = _connect("duckdb:///:memory:", write=True)
+        try:
+            _generate(staging.con, plans, info, progress, total + len(writes),
+                              seed=seed, scale=scale, start=start, days=days)
+            done = total
+            tables: dict[str, int] = {}
+            for schema, table in writes:
+                try:
+                    tables[f"{schema}.{table}"] = copy.copy_table(
+                        staging.con, schema, table, target, schema, table)
+                except KpiframeError:
+                    raise
+                except Exception as error:
+                    raise _problem(
+                        "sample-copy", f"cannot write {schema}.{table} to {url}: "
+                        f"{_first_line(error)}",
+                        "the tables written before it are in place; fix the cause and run "
+                        "the command again") from None
+                done += 1
+                if progress is not None:
+                    progress(f"{schema}.{table}", done, total + len(writes))
+            copy.record(target, INFO_SCHEMA, INFO_TABLE, {**info, "tables": tables})
+        finally:
+            staging.close()
+    finally:
+        target.close()
+    return tables
+
+
+def _check_overwrite_elsewhere(target: Any, writes: Sequence[tuple[str, str]]) -> None:
+    """`_check_overwrite` through the Connection API, for engines other than DuckDB."""
+    names = [*dict.fromkeys(writes), (INFO_SCHEMA, INFO_TABLE)]
+    found = copy.existing(target, names)
+    recorded = copy.recorded(target, INFO_SCHEMA, INFO_TABLE)
+    ours = set(recorded or ())
+    if recorded is not None:
+        ours.add((INFO_SCHEMA.lower(), INFO_TABLE.lower()))
+    theirs = [f"{s}.{t}" for s, t in names if (s.lower(), t.lower()) in found - ours]
+    if theirs:
+        _refuse_overwrite(theirs)
 
 
 def build(
@@ -542,52 +636,36 @@ def build(
     if isinstance(start, dt.datetime):
         start = start.date()
     _check_arguments(scale, days, seed, start)
-    _check_engine(url)
+    duckdb_target = copy.scheme_of(url) == "duckdb"
+    if duckdb_target:
+        _check_engine(url)
     if isinstance(layouts, str):
         layouts = (layouts,)
     settings = dict(platforms or {})
-    plans, notes = _plan(registry or load_registry(), settings, layouts)
+    registry = registry or load_registry()
+    plans, notes = _plan(registry, settings, layouts)
     total = len(sql.STEPS) + sum((1 if p.conform else 0) + len(p.writes) for p in plans)
-    connection = _connect(url, write=True)
-    con = connection.con
-    tables: dict[str, int] = {}
-    try:
-        target = str(con.execute("SELECT current_database()").fetchone()[0])
-        if not force:
-            _check_overwrite(con, plans)
-        builder = _Builder(con, target, progress, total)
-        builder.run(exp.Attach(this=exp.alias_(exp.Literal.string(":memory:"), quoted(STAGING))))
+    info: dict[str, Any] = {
+        "version": GENERATOR_VERSION,
+        "seed": seed,
+        "scale": scale,
+        "start": start.isoformat(),
+        "days": days,
+        "layouts": list(dict.fromkeys(layouts)),
+        "platforms": {p.platform.name: p.layouts for p in plans},
+    }
+    if duckdb_target:
+        connection = _connect(url, write=True)
         try:
-            for statement in sql.MACROS:
-                builder.run(statement)
-            builder.generate(plans, seed, scale, start, days)
-            for index, plan in enumerate(plans):
-                builder.stage(plan, index)
-            builder.use(target, "main")
-            builder.run("BEGIN TRANSACTION")
-            try:
-                for plan in plans:
-                    for write in plan.writes:
-                        tables[f"{write.schema}.{write.table}"] = builder.write(plan, write)
-                builder.record({
-                    "version": GENERATOR_VERSION,
-                    "seed": seed,
-                    "scale": scale,
-                    "start": start.isoformat(),
-                    "days": days,
-                    "layouts": list(dict.fromkeys(layouts)),
-                    "platforms": {p.platform.name: p.layouts for p in plans},
-                    "tables": tables,
-                })
-                builder.run("COMMIT")
-            except BaseException:
-                builder.run("ROLLBACK")
-                raise
+            if not force:
+                _check_overwrite(connection.con, plans)
+            tables = _generate(connection.con, plans, info, progress, total,
+                               seed=seed, scale=scale, start=start, days=days)
         finally:
-            builder.use(target, "main")
-            builder.run(exp.Detach(this=quoted(STAGING)))
-    finally:
-        connection.close()
+            connection.close()
+    else:
+        tables = _build_elsewhere(url, registry, plans, info, progress, total, force,
+                                  seed=seed, scale=scale, start=start, days=days)
     return SampleSummary(
         engine_url=url,
         tables=tables,
