@@ -35,6 +35,12 @@ def _spark(url: str) -> Connection:
     return SparkConnection(url)
 
 
+def _spark_connect(url: str) -> Connection:
+    from kpiframe.engines.spark import SparkConnectConnection
+
+    return SparkConnectConnection(url)
+
+
 @hookimpl
 def kpiframe_engines() -> list[Engine]:
     return [
@@ -43,4 +49,5 @@ def kpiframe_engines() -> list[Engine]:
         Engine("postgresql", "postgres", _postgres, "PostgreSQL", requires="psycopg[binary]"),
         Engine("postgres", "postgres", _postgres, "PostgreSQL", requires="psycopg[binary]"),
         Engine("spark", "spark", _spark, "Apache Spark", requires="pyspark"),
+        Engine("sc", "spark", _spark_connect, "Spark Connect", requires="pyspark[connect]"),
     ]

@@ -1,43 +1,131 @@
-"""Apache Spark through a SparkSession: `spark://local` runs one in-process.
+"""Apache Spark: an in-process or standalone-cluster SparkSession (`spark://`), or a
+Spark Connect server (`sc://`).
 
-`spark://local?warehouse=DIR` puts managed tables under DIR; `spark://host:7077` connects to
-a standalone master. Schemas are Spark databases.
+`spark://local` runs Spark in-process on its in-memory catalog: tables live as long as the
+process, so only code that loads data in the same process can query them.
+`spark://local?warehouse=DIR` keeps managed tables under DIR *and* their catalog: a Hive
+metastore in DIR/metastore_db (Derby, embedded, shipped with pyspark), so `kpiframe
+sample-data` in one process and `kpiframe query` in the next see the same tables. Derby
+lets one process at a time open it. `catalog=memory` keeps the in-memory catalog anyway;
+`catalog=hive` without a warehouse uses Spark's default ./spark-warehouse.
+`spark://host:7077` connects to a standalone master.
+
+`sc://host:15002` talks to a running Spark Connect server (pip install 'pyspark[connect]');
+the server owns the catalog, so every client sees the same tables.
+
+Schemas are Spark databases.
 """
 
 from __future__ import annotations
 
+import os
+import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from kpiframe.engines.base import parse_url
 from kpiframe.platform import Result
+from kpiframe.problems import KpiframeError, Problem
+
+#: catalog= values: where Spark keeps the names of tables
+CATALOGS = ("hive", "memory")
+
+
+def _quiet() -> None:
+    """pyspark warns about pandas versions it has not certified yet on every import: noise
+    for a CLI user who does not use pandas through kpiframe."""
+    warnings.filterwarnings("ignore", message=".*PySpark does not yet fully support pandas")
+
+
+def _catalog(url: str, query: dict[str, str]) -> str:
+    catalog = query.get("catalog", "hive" if "warehouse" in query else "memory").lower()
+    if catalog in ("in-memory", "in_memory"):
+        catalog = "memory"
+    if catalog not in CATALOGS:
+        raise KpiframeError(Problem(
+            "engine-url", f"Spark engine URL {url}: unknown catalog '{catalog}'",
+            hint="catalog=hive keeps tables between processes (the default with "
+            "?warehouse=DIR); catalog=memory forgets them when the process ends"))
+    return catalog
+
+
+def classic_session(url: str) -> Any:
+    """A SparkSession for a spark:// URL, configured from its query string."""
+    _quiet()
+    from pyspark.sql import SparkSession
+
+    parsed = parse_url(url)
+    host = parsed.host or "local"
+    master = "local[2]" if host == "local" else url.split("?", 1)[0]
+    catalog = _catalog(url, parsed.query)
+    builder = (
+        SparkSession.builder.master(master)
+        .appName("kpiframe")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", parsed.query.get("partitions", "2"))
+    )
+    warehouse = parsed.query.get("warehouse")
+    if catalog == "hive":
+        # absolute, so a process started elsewhere finds the same tables and metastore
+        warehouse = os.path.abspath(warehouse or "spark-warehouse")
+        os.makedirs(warehouse, exist_ok=True)
+        metastore = os.path.join(warehouse, "metastore_db")
+        builder = (
+            builder.config("spark.sql.catalogImplementation", "hive")
+            .config("spark.hadoop.javax.jdo.option.ConnectionURL",
+                    f"jdbc:derby:;databaseName={metastore};create=true")
+            # Derby's log goes next to its database, not into the working directory
+            .config("spark.driver.extraJavaOptions",
+                    f"-Dderby.system.home={warehouse} "
+                    f"-Dderby.stream.error.file={os.path.join(warehouse, 'derby.log')}")
+            .enableHiveSupport()
+        )
+    if warehouse:
+        builder = builder.config("spark.sql.warehouse.dir", warehouse)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    if catalog == "hive":
+        _open_metastore(spark, url, warehouse or "")
+    return spark
+
+
+def _open_metastore(spark: Any, url: str, warehouse: str) -> None:
+    """Touch the metastore now: Derby admits one process at a time, and the error it
+    gives on first use deep inside a query is a page of Java."""
+    try:
+        spark.catalog.listDatabases()
+    except Exception as error:
+        text = str(error)
+        busy = "another instance of derby" in text.lower() or "XSDB6" in text
+        raise KpiframeError(Problem(
+            "engine-connect",
+            f"cannot open the Spark metastore of {url} in {warehouse}/metastore_db"
+            + (": another process has it open" if busy else f": {text.splitlines()[0][:300]}"),
+            hint="the embedded metastore admits one Spark process at a time: wait for the "
+            "other kpiframe or Spark process to end; for concurrent use, run a Spark Connect "
+            "server on the warehouse and use sc://host:port" if busy else None)) from None
+
+
+def connect_session(url: str) -> Any:
+    """A Spark Connect session for an sc:// URL."""
+    _quiet()
+    from pyspark.sql import SparkSession
+
+    return (SparkSession.builder.remote(url)
+            .config("spark.sql.session.timeZone", "UTC").getOrCreate())
 
 
 class SparkConnection:
     dialect = "spark"
 
     def __init__(self, url: str) -> None:
-        from pyspark.sql import SparkSession
-
-        parsed = parse_url(url)
-        host = parsed.host or "local"
-        master = "local[2]" if host == "local" else url.split("?", 1)[0]
-        builder = (
-            SparkSession.builder.master(master)
-            .appName("kpiframe")
-            .config("spark.ui.enabled", "false")
-            .config("spark.sql.session.timeZone", "UTC")
-            .config("spark.sql.shuffle.partitions", parsed.query.get("partitions", "2"))
-        )
-        if "warehouse" in parsed.query:
-            builder = builder.config("spark.sql.warehouse.dir", parsed.query["warehouse"])
-        self.spark = builder.getOrCreate()
-        self.spark.sparkContext.setLogLevel("ERROR")
+        self.spark = classic_session(url)
 
     def execute(self, sql: str) -> Result:
         df = self.spark.sql(sql)
         return Result(list(df.columns), [tuple(r) for r in df.collect()])
-
 
     def ensure_schema(self, schema: str) -> None:
         from sqlglot import exp
@@ -92,3 +180,11 @@ def _decimal(value: Any) -> Any:
     from decimal import Decimal
 
     return Decimal(repr(value)) if isinstance(value, float) else value
+
+
+class SparkConnectConnection(SparkConnection):
+    """The same statements and catalog calls as SparkConnection, through a Spark Connect
+    server: the server runs them and owns the tables."""
+
+    def __init__(self, url: str) -> None:
+        self.spark = connect_session(url)
