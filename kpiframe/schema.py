@@ -169,7 +169,7 @@ def position(doc: Any, path: Sequence[Any], key: Any = None) -> Pos | None:
 
 def _kpi_of(doc: Any, path: Sequence[Any]) -> str | None:
     """The name of the KPI (or KPI test) a path is inside."""
-    if len(path) >= 2 and path[0] in ("kpis", "tests") and isinstance(doc, dict):
+    if len(path) >= 2 and path[0] in ("kpis", "tests", "dashboards") and isinstance(doc, dict):
         kpis = doc.get(path[0])
         if isinstance(kpis, list) and isinstance(path[1], int) and path[1] < len(kpis):
             item = kpis[path[1]]
@@ -180,7 +180,7 @@ def _kpi_of(doc: Any, path: Sequence[Any]) -> str | None:
 
 def _field_name(path: Sequence[Any]) -> str:
     parts = [str(p) for p in path if not isinstance(p, int)]
-    if parts and parts[0] in ("kpis", "tests"):
+    if parts and parts[0] in ("kpis", "tests", "dashboards"):
         parts = parts[1:]
     return ".".join(parts) or "file"
 
@@ -212,12 +212,12 @@ def _problems(error: Any, doc: Any, file: str, kind: _Kind,
     required field it misspells."""
     path = list(error.absolute_path)
     name = _kpi_of(doc, path)
-    in_tests = bool(path) and path[0] == "tests"
-    kpi = None if in_tests else name
-    where = (f"test '{name}'" if in_tests else f"kpi '{name}'") if name else kind.subject
-    if name is None and len(path) >= 2 and path[0] in ("kpis", "tests") \
-            and isinstance(path[1], int):
-        where = f"{'test' if in_tests else 'kpi'} #{path[1] + 1} (no valid name)"
+    noun = {"kpis": "kpi", "tests": "test", "dashboards": "dashboard"}.get(
+        path[0] if path and isinstance(path[0], str) else "")
+    kpi = name if noun == "kpi" else None
+    where = f"{noun} '{name}'" if name else kind.subject
+    if name is None and noun and len(path) >= 2 and isinstance(path[1], int):
+        where = f"{noun} #{path[1] + 1} (no valid name)"
     #: what the message is about; a project file's problems need no subject but the place
     lead = f"{where}: " if where else ""
     validator = error.validator
