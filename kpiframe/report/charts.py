@@ -47,42 +47,50 @@ def period_label(day: dt.date, grain: str) -> str:
     return f"{day.day} {day.strftime('%b %Y')}"
 
 
+#: durations are drawn in hours, so the axis gets round hours rather than round seconds
+SECONDS_PER_HOUR = 3600
+
+
 def axis_expr(unit: str | None) -> str:
-    """A Vega expression for axis labels in the KPI's unit (values stay as computed)."""
+    """A Vega expression for axis labels in the KPI's unit."""
     if unit == "percent":
         return "format(datum.value, '~r') + '%'"
     if unit == "seconds":
-        return "format(datum.value / 3600, '~r') + ' h'"
+        return "format(datum.value, '~r') + ' h'"
     if unit in ("ratio",):
         return "format(datum.value, '~r')"
     return "format(datum.value, '~s')"
 
 
-def _number(value: Any) -> float | None:
+def _number(value: Any, unit: str | None = None) -> float | None:
+    """A value as drawn: a float, in hours for a duration."""
     if value is None or isinstance(value, bool):
         return None
     try:
-        return float(value)
+        number = float(value)
     except (TypeError, ValueError):
         return None
+    return number / SECONDS_PER_HOUR if unit == "seconds" else number
 
 
 def trend_values(data: TileData, grain: str) -> list[dict[str, Any]]:
+    unit = data.kpi.unit
     return [
         {
             "period": period_label(p["period"], grain),
-            "value": _number(p["value"]),
-            "target": _number(p["target"]),
+            "value": _number(p["value"], unit),
+            "target": _number(p["target"], unit),
             "status": p["status"] or "none",
         }
         for p in data.periods
     ]
 
 
-def breakdown_values(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+def breakdown_values(rows: Sequence[dict[str, Any]], unit: str | None
+                     ) -> list[dict[str, Any]]:
     return [
         {"member": str(r["member"]) if r["member"] is not None else "(none)",
-         "value": _number(r["value"]), "status": r["status"] or "none"}
+         "value": _number(r["value"], unit), "status": r["status"] or "none"}
         for r in rows if _number(r["value"]) is not None
     ]
 
@@ -138,7 +146,7 @@ def trend_spec(data: TileData, grain: str) -> dict[str, Any]:
 def breakdown_spec(data: TileData, dim: str, label: str) -> dict[str, Any]:
     """The latest period's value for each member of `dim` (each platform), largest first."""
     kpi = data.kpi
-    values = breakdown_values(data.breakdowns.get(dim, []))
+    values = breakdown_values(data.breakdowns.get(dim, []), kpi.unit)
     y = {"field": "member", "type": "nominal", "title": None,
          "sort": {"field": "value", "order": "descending"}}
     return {

@@ -69,6 +69,7 @@ figure svg { max-width: 100%; height: auto; display: block; }
 .split { flex: 1 1 170px; min-width: 170px; max-width: 460px; }
 .summary { color: var(--muted); font-size: 12px; margin: 4px 0 0; }
 table.breakdown { width: 100%; margin-top: 8px; }
+table.breakdown td, table.breakdown th { white-space: nowrap; }
 table.breakdown caption { text-align: left; color: var(--muted); font-size: 11.5px;
   padding-bottom: 2px; }
 td.bar, th.bar { width: 38%; padding-right: 0; }
