@@ -11,6 +11,16 @@ Statement shapes:
 - `agg: last` needs, per entity, the value at the latest time. Engines with an arg-max
   aggregate (DuckDB's ARG_MAX, Spark's MAX_BY) take it in one hash aggregate; the others
   rank rows in a window. Ties at the latest time resolve to the largest value everywhere.
+  The order is by the pair (time, value); where both are whole numbers (a DATE or
+  TIMESTAMP as days or microseconds since 1970, a whole-number value) DuckDB compares one
+  128-bit number instead of a pair, at the speed of a plain ARG_MAX, and PostgreSQL takes
+  the MAX of the two-element array [time, value] in a hash aggregate.
+- The spine of periods: DuckDB and PostgreSQL generate exactly the periods from the first
+  to the last (GENERATE_SERIES); the portable statement numbers them from cross joins of
+  ten digits, up to a cap.
+- Matching --by values, NULL included: PostgreSQL cannot hash or merge `IS NOT DISTINCT
+  FROM`, and its estimate of such a join's cost turned on JIT compilation that took longer
+  than the query; one-element arrays compare NULLs as equal and hash.
 - Oracle (before 23c) refuses a SELECT without FROM; its constant rows read DUAL.
 - PostgreSQL rounds only NUMERIC to a number of digits.
 - DAX's and PRQL's parsers read another language while their generators print SQL: the
@@ -41,6 +51,7 @@ from typing import ClassVar
 
 from sqlglot import exp
 
+from kpiframe.compiler.kinds import Kind
 from kpiframe.exprbuild import DATE_PARTS
 
 #: date parts that need a time of day: a DATE's are 0
@@ -69,8 +80,10 @@ class Adapter:
     #: the character LIKE treats as an escape when the SQL names none (None: no such one)
     like_escape: ClassVar[str | None] = None
 
-    @property
-    def has_arg_max(self) -> bool:
+    def takes_last(self, value: Kind, time: str) -> bool:
+        """Whether `arg_max` takes `last` of a `value` kind of number ordered by a `time`
+        (the canonical type, date or timestamp) in a hash aggregate; where it does not,
+        the SQL writer ranks the rows in a window."""
         return False
 
     @property
@@ -80,10 +93,22 @@ class Adapter:
             return frozenset()
         return frozenset({("", self.constant_from.casefold())})
 
-    def arg_max(self, value: exp.Expr, time: exp.Expr, keep: exp.Expr) -> exp.Expr:
+    def arg_max(self, value: exp.Expr, time: exp.Expr, keep: exp.Expr, kind: Kind,
+                time_type: str) -> exp.Expr:
         """`value` at the latest `time` among rows where `keep` holds; the largest value
-        among rows tied at that time."""
+        among rows tied at that time. Only where `takes_last(kind, time_type)`."""
         raise NotImplementedError("this dialect takes `last` through a window")
+
+    def series(self, first: exp.Expr, last: exp.Expr, unit: str,
+               size: int) -> exp.Expr | None:
+        """The periods from `first` to `last` (DATEs), `size` `unit`s apart, as a
+        set-returning expression of one SELECT's column; None: the portable spine of
+        numbered digits."""
+        return None
+
+    def null_safe_eq(self, left: exp.Expr, right: exp.Expr) -> exp.Expr:
+        """`left` equals `right`, or both are NULL: how --by values are matched."""
+        return exp.NullSafeEQ(this=left, expression=right)
 
     def finish(self, tree: exp.Expr) -> exp.Expr:
         """The whole statement, once built: what this engine needs added."""
@@ -148,18 +173,27 @@ def replace(text: exp.Expr, old: str, new: str) -> exp.Expr:
         text, exp.Literal.string(old), exp.Literal.string(new)])
 
 
+def _epoch_day() -> exp.Expr:
+    return exp.cast(exp.Literal.string("1970-01-01"), exp.DataType.Type.DATE)
+
+
+def _interval(unit: str, size: int) -> exp.Expr:
+    return exp.Interval(this=exp.Literal.string(str(size)), unit=exp.var(unit.upper()))
+
+
 class _ArgMaxFilter(Adapter):
     """ARG_MAX / MAX_BY keyed by the (time, value) row, with a FILTER clause."""
 
-    @property
-    def has_arg_max(self) -> bool:
+    def takes_last(self, value: Kind, time: str) -> bool:
         return True
 
-    def key(self, time: exp.Expr, value: exp.Expr) -> exp.Expr:
+    def key(self, time: exp.Expr, value: exp.Expr, kind: Kind, time_type: str) -> exp.Expr:
         return exp.Tuple(expressions=[time, value])
 
-    def arg_max(self, value: exp.Expr, time: exp.Expr, keep: exp.Expr) -> exp.Expr:
-        return exp.Filter(this=exp.ArgMax(this=value, expression=self.key(time, value.copy())),
+    def arg_max(self, value: exp.Expr, time: exp.Expr, keep: exp.Expr, kind: Kind,
+                time_type: str) -> exp.Expr:
+        key = self.key(time, value.copy(), kind, time_type)
+        return exp.Filter(this=exp.ArgMax(this=value, expression=key),
                           expression=exp.Where(this=keep))
 
 
@@ -169,6 +203,26 @@ class DuckDB(_ArgMaxFilter):
     escape."""
 
     names = ("duckdb",)
+
+    def key(self, time: exp.Expr, value: exp.Expr, kind: Kind, time_type: str) -> exp.Expr:
+        """A whole-number value and its time as one HUGEINT, time * 2^64 + value: a BIGINT
+        value lies in [-2^63, 2^63), so the number orders as the pair does. DuckDB
+        compares a pair (a STRUCT) through a generic path at twice the cost."""
+        if kind != "integer":
+            return super().key(time, value, kind, time_type)
+        ticks: exp.Expr
+        if time_type == "date":
+            ticks = exp.DateDiff(this=time, expression=_epoch_day(), unit=exp.var("DAY"))
+        else:
+            ticks = exp.Anonymous(this="EPOCH_US", expressions=[time])
+        high = exp.Mul(this=exp.cast(ticks, exp.DataType.Type.INT128),
+                       expression=exp.Literal.number(2**64))
+        return exp.Add(this=high, expression=value)
+
+    def series(self, first: exp.Expr, last: exp.Expr, unit: str,
+               size: int) -> exp.Expr | None:
+        periods = exp.GenerateSeries(start=first, end=last, step=_interval(unit, size))
+        return exp.cast(exp.Unnest(expressions=[periods]), exp.DataType.Type.DATE)
 
     def extract(self, part: str, value: exp.Expr) -> exp.Expr:
         return exp.Extract(this=exp.var(part.upper()), expression=value)
@@ -181,6 +235,40 @@ class Postgres(Adapter):
 
     names = ("postgres",)
     like_escape = "\\"
+
+    def takes_last(self, value: Kind, time: str) -> bool:
+        return value != "other"
+
+    def arg_max(self, value: exp.Expr, time: exp.Expr, keep: exp.Expr, kind: Kind,
+                time_type: str) -> exp.Expr:
+        """The second element of MAX(ARRAY[time, value]): arrays compare element by
+        element, and MAX takes them in a hash aggregate where ROW_NUMBER() sorts every
+        row. The time is a whole number (days, or microseconds since 1970) so that both
+        elements have one type: BIGINT, or NUMERIC for an exact decimal value."""
+        whole = exp.DataType.Type.BIGINT if kind == "integer" else exp.DataType.Type.DECIMAL
+        ticks: exp.Expr
+        if time_type == "date":
+            ticks = exp.Sub(this=time, expression=_epoch_day())
+            if kind != "integer":
+                ticks = exp.cast(ticks, whole)
+        else:
+            seconds = exp.Extract(this=exp.var("EPOCH"), expression=time)
+            ticks = exp.cast(exp.Mul(this=seconds, expression=exp.Literal.number(1_000_000)),
+                             whole)
+        latest = exp.Filter(this=exp.Max(this=exp.Array(expressions=[ticks, value])),
+                            expression=exp.Where(this=keep))
+        return exp.Bracket(this=exp.Paren(this=latest), expressions=[exp.Literal.number(1)])
+
+    def series(self, first: exp.Expr, last: exp.Expr, unit: str,
+               size: int) -> exp.Expr | None:
+        """TIMESTAMP bounds: with DATEs PostgreSQL picks the time-zone-aware variant."""
+        periods = exp.GenerateSeries(start=exp.cast(first, exp.DataType.Type.TIMESTAMP),
+                                     end=exp.cast(last, exp.DataType.Type.TIMESTAMP),
+                                     step=_interval(unit, size))
+        return exp.cast(periods, exp.DataType.Type.DATE)
+
+    def null_safe_eq(self, left: exp.Expr, right: exp.Expr) -> exp.Expr:
+        return exp.EQ(this=exp.Array(expressions=[left]), expression=exp.Array(expressions=[right]))
 
     def adapt(self, node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Round):
@@ -198,7 +286,7 @@ class Spark(_ArgMaxFilter):
     names: ClassVar[tuple[str, ...]] = ("spark", "databricks")
     like_escape = "\\"
 
-    def key(self, time: exp.Expr, value: exp.Expr) -> exp.Expr:
+    def key(self, time: exp.Expr, value: exp.Expr, kind: Kind, time_type: str) -> exp.Expr:
         return exp.Struct(expressions=[time, value])
 
     def extract(self, part: str, value: exp.Expr) -> exp.Expr:
@@ -212,8 +300,7 @@ class Spark2(Spark):
 
     names = ("spark2",)
 
-    @property
-    def has_arg_max(self) -> bool:
+    def takes_last(self, value: Kind, time: str) -> bool:
         return False
 
 

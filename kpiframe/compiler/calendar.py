@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from kpiframe.compiler import dates
+from kpiframe.compiler.adapters import adapter
 from kpiframe.compiler.sources import quoted
 from kpiframe.compiler.state import State, col
 
@@ -78,6 +79,25 @@ class Calendar(State):
     def spine(self) -> tuple[list[tuple[str, exp.Query]], exp.Select]:
         """Every period from spine_lo to hi, with its as-of day for cumulative KPIs."""
         assert self.grain is not None
+        unit, size = dates.STEP[self.grain]
+        series = adapter(self.dialect).series(self.bound("spine_lo"), self.bound("hi"), unit,
+                                              size)
+        if series is None:
+            helpers, periods = self.numbered_periods()
+        else:  # the engine generates exactly the periods in range
+            helpers = []
+            periods = exp.select(exp.alias_(series, quoted("period"), copy=False), copy=False)
+            known = self.literal_bounds()
+            if known["spine_lo"] is None or known["hi"] is None:
+                periods = periods.from_(
+                    exp.Table(this=quoted("bounds"), alias=exp.TableAlias(this=quoted("b"))),
+                    copy=False)
+        return helpers, self.finish_spine(periods)
+
+    def numbered_periods(self) -> tuple[list[tuple[str, exp.Query]], exp.Select]:
+        """The portable periods: numbers 0..cap-1 from cross joins of ten digits, each
+        the first period plus that many steps (`finish_spine` drops those past the end)."""
+        assert self.grain is not None
         count, _ = self.plan.spine_periods
         digits = max(1, len(str(max(count - 1, 0))))
         digit_rows: exp.Query = exp.select(
@@ -116,6 +136,12 @@ class Calendar(State):
             ),
             "spine_lo",
         ).where(exp.LT(this=col("n", "n"), expression=exp.Literal.number(count)), copy=False)
+        return [("digits", digit_rows), ("nums", nums)], periods
+
+    def finish_spine(self, periods: exp.Select) -> exp.Select:
+        """The spine's columns over its periods: the period, and the as-of day of
+        cumulative KPIs."""
+        assert self.grain is not None
         columns: list[exp.Expr] = [col("period", "p")]
         needed = ["hi"]
         if self.cums:  # the as-of day of cumulative KPIs
@@ -139,7 +165,7 @@ class Calendar(State):
             ),
             *needed,
         ).where(exp.LTE(this=col("period", "p"), expression=self.bound("hi")), copy=False)
-        return [("digits", digit_rows), ("nums", nums)], spine
+        return spine
 
     def keys(self) -> exp.Query:
         """Every combination of --by values with data in range."""

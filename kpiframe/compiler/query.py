@@ -34,7 +34,7 @@ from kpiframe.compiler.planner import plan_query
 from kpiframe.compiler.request import Request
 from kpiframe.compiler.scans import Scans
 from kpiframe.compiler.sources import quoted
-from kpiframe.compiler.state import col, conjoin, null_safe_eq
+from kpiframe.compiler.state import col, conjoin
 from kpiframe.compiler.verify import allowed_tables, verify
 from kpiframe.definitions import Cumulative, Kpi, Ratio, Simple, Weighted
 from kpiframe.exprbuild import safe_div
@@ -76,7 +76,7 @@ class Writer(Scans):
                 )
             )
         for dim in self.by:
-            conditions.append(null_safe_eq(col(dim, "d"), col(dim, "k")))
+            conditions.append(adapter(self.dialect).null_safe_eq(col(dim, "d"), col(dim, "k")))
         value = exp.alias_(exp.Sum(this=col("m_" + inner.name, "d")), quoted("v"), copy=False)
         columns: list[exp.Expr] = []
         group: list[exp.Expr] = []
@@ -153,7 +153,7 @@ class Writer(Scans):
                 exp.Table(this=quoted("keys"), alias=exp.TableAlias(this=quoted("k"))),
                 join_type="cross", copy=False)
         on: list[exp.Expr] = [exp.EQ(this=col("period", "d"), expression=col("period", "s"))]
-        on += [null_safe_eq(col(dim, "d"), col(dim, "k")) for dim in self.by]
+        on += [adapter(self.dialect).null_safe_eq(col(dim, "d"), col(dim, "k")) for dim in self.by]
         return query.join(
             exp.Table(this=quoted(f"day_{inner.source}"), alias=exp.TableAlias(this=quoted("d"))),
             on=conjoin(*on), join_type="left", copy=False)
@@ -215,7 +215,7 @@ class Writer(Scans):
             )
         (num, entity), (den, _) = parts
         on = [
-            null_safe_eq(col(c, "a"), col(c, "b"))
+            adapter(self.dialect).null_safe_eq(col(c, "a"), col(c, "b"))
             for c in (["period"] if self.grain else []) + entity
         ]
         joined = (
@@ -289,7 +289,7 @@ class Writer(Scans):
             if self.grain:
                 on.append(exp.EQ(this=col("period", alias), expression=self.chain_period(chain)))
             for dim in self.by:
-                on.append(null_safe_eq(col(dim, alias), col(dim, "base")))
+                on.append(adapter(self.dialect).null_safe_eq(col(dim, alias), col(dim, "base")))
             query = query.join(
                 exp.Table(this=quoted(key), alias=exp.TableAlias(this=quoted(alias))),
                 on=conjoin(*on) or exp.true(),

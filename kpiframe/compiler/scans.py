@@ -12,6 +12,7 @@ from kpiframe import canonical
 from kpiframe.compiler import dates
 from kpiframe.compiler.adapters import adapt_row_expr, adapter
 from kpiframe.compiler.calendar import Calendar
+from kpiframe.compiler.kinds import Kind, value_kind
 from kpiframe.compiler.plan import Measure, Scan
 from kpiframe.compiler.sources import quoted, source_relation
 from kpiframe.compiler.state import col, conjoin, number
@@ -33,6 +34,14 @@ def usable(value: exp.Expr, cond: exp.Expr | None) -> exp.Expr:
     full = conjoin(cond.copy() if cond is not None else None, *present)
     assert full is not None
     return full
+
+
+def last_kinds(scan: Scan, m: Measure) -> tuple[Kind, str]:
+    """What the adapter needs to order a `last` measure's rows: the kind of number its
+    value is, and its source's time type (date or timestamp)."""
+    assert m.value is not None
+    source = scan.source
+    return value_kind(m.value, source.fields), source.fields[source.time].type
 
 
 class Scans(Calendar):
@@ -173,7 +182,7 @@ class Scans(Calendar):
                 )
             if m.whole:
                 variants.append(("w_", m, m.condition))
-        if self.two_level(variants):
+        if self.two_level(scan, variants):
             return self.aggregate_two_level(scan, rows, grain, variants, daily, reaches_back)
         # `last` takes one value per entity in each cell (period and --by values)
         partition = [col(k) for k in scan.source.entity]
@@ -220,14 +229,17 @@ class Scans(Calendar):
             query = query.group_by(*group, copy=False)
         return query
 
-    def two_level(self, variants: Sequence[tuple[str, Measure, exp.Expr | None]]) -> bool:
+    def two_level(self, scan: Scan,
+                  variants: Sequence[tuple[str, Measure, exp.Expr | None]]) -> bool:
         """Whether the scan takes `last` by grouping twice (per entity, then per cell) with
         the engine's arg-max aggregate: a hash aggregate where the window path sorts every
         row. COUNT(DISTINCT) does not decompose into per-entity parts, so a scan with one
-        stays on the window path."""
+        stays on the window path, as does one whose `last` values the engine cannot order
+        in an aggregate."""
         aggs = {m.agg for _, m, _ in variants}
-        return "last" in aggs and "count_distinct" not in aggs and \
-            adapter(self.dialect).has_arg_max
+        rules = adapter(self.dialect)
+        return "last" in aggs and "count_distinct" not in aggs and all(
+            rules.takes_last(*last_kinds(scan, m)) for _, m, _ in variants if m.agg == "last")
 
     def aggregate_two_level(
         self,
@@ -263,7 +275,8 @@ class Scans(Calendar):
                 combined = exp.Sum(this=part(f"p_{name}", counted))
             elif m.agg == "last":
                 assert value is not None
-                latest = arg_max(value.copy(), col("_t"), usable(value, condition))
+                latest = arg_max(value.copy(), col("_t"), usable(value, condition),
+                                 *last_kinds(scan, m))
                 combined = exp.Sum(this=part(f"p_{name}", latest))
             elif m.agg == "avg":
                 assert value is not None

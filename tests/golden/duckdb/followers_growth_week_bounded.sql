@@ -8,7 +8,10 @@ WITH "agg_account_daily" AS (
       "period",
       "platform",
       "account_id",
-      ARG_MAX("followers", ("_t", "followers")) FILTER(WHERE
+      ARG_MAX(
+        "followers",
+        CAST(DATE_DIFF('DAY', CAST('1970-01-01' AS DATE), "_t") AS INT128) * 18446744073709551616 + "followers"
+      ) FILTER(WHERE
         "_day" >= CAST('2024-01-15' AS DATE)
         AND NOT (
           "followers"
@@ -16,7 +19,10 @@ WITH "agg_account_daily" AS (
         AND NOT (
           "_t"
         ) IS NULL) AS "p_m_followers",
-      ARG_MAX("followers", ("_t", "followers")) FILTER(WHERE
+      ARG_MAX(
+        "followers",
+        CAST(DATE_DIFF('DAY', CAST('1970-01-01' AS DATE), "_t") AS INT128) * 18446744073709551616 + "followers"
+      ) FILTER(WHERE
         NOT (
           "followers"
         ) IS NULL AND NOT (
@@ -57,49 +63,12 @@ WITH "agg_account_daily" AS (
   ) AS "e"
   GROUP BY
     "period"
-), "digits" AS (
-  SELECT
-    0 AS "d"
-  UNION ALL
-  SELECT
-    1
-  UNION ALL
-  SELECT
-    2
-  UNION ALL
-  SELECT
-    3
-  UNION ALL
-  SELECT
-    4
-  UNION ALL
-  SELECT
-    5
-  UNION ALL
-  SELECT
-    6
-  UNION ALL
-  SELECT
-    7
-  UNION ALL
-  SELECT
-    8
-  UNION ALL
-  SELECT
-    9
-), "nums" AS (
-  SELECT
-    "d0"."d" AS "n"
-  FROM "digits" AS "d0"
 ), "spine" AS (
   SELECT
     "p"."period"
   FROM (
     SELECT
-      CAST(CAST('2024-01-15' AS DATE) + INTERVAL ("n"."n" * 7) DAY AS DATE) AS "period"
-    FROM "nums" AS "n"
-    WHERE
-      "n"."n" < 6
+      CAST(UNNEST(GENERATE_SERIES(CAST('2024-01-15' AS DATE), CAST('2024-02-19' AS DATE), INTERVAL '7' DAY)) AS DATE) AS "period"
   ) AS "p"
   WHERE
     "p"."period" <= CAST('2024-02-19' AS DATE)

@@ -103,53 +103,13 @@ WITH "agg_post_daily" AS (
       FROM "agg_mentions"
     ) AS "d"
   ) AS "d"
-), "digits" AS (
-  SELECT
-    0 AS "d"
-  UNION ALL
-  SELECT
-    1
-  UNION ALL
-  SELECT
-    2
-  UNION ALL
-  SELECT
-    3
-  UNION ALL
-  SELECT
-    4
-  UNION ALL
-  SELECT
-    5
-  UNION ALL
-  SELECT
-    6
-  UNION ALL
-  SELECT
-    7
-  UNION ALL
-  SELECT
-    8
-  UNION ALL
-  SELECT
-    9
-), "nums" AS (
-  SELECT
-    "d0"."d" + 10 * "d1"."d" + 100 * "d2"."d" + 1000 * "d3"."d" AS "n"
-  FROM "digits" AS "d0"
-  CROSS JOIN "digits" AS "d1"
-  CROSS JOIN "digits" AS "d2"
-  CROSS JOIN "digits" AS "d3"
 ), "spine" AS (
   SELECT
     "p"."period"
   FROM (
     SELECT
-      CAST("b"."spine_lo" + INTERVAL ("n"."n") MONTH AS DATE) AS "period"
-    FROM "nums" AS "n"
-    CROSS JOIN "bounds" AS "b"
-    WHERE
-      "n"."n" < 10000
+      CAST(UNNEST(GENERATE_SERIES("b"."spine_lo", "b"."hi", INTERVAL '1' MONTH)) AS DATE) AS "period"
+    FROM "bounds" AS "b"
   ) AS "p"
   CROSS JOIN "bounds" AS "b"
   WHERE

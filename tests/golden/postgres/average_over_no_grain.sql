@@ -158,8 +158,8 @@ WITH "agg_posts" AS (
         "platform",
         "post_id"
     ) AS "b"
-      ON "a"."platform" IS NOT DISTINCT FROM "b"."platform"
-      AND "a"."post_id" IS NOT DISTINCT FROM "b"."post_id"
+      ON ARRAY["a"."platform"] = ARRAY["b"."platform"]
+      AND ARRAY["a"."post_id"] = ARRAY["b"."post_id"]
   ) AS "e"
 ), "base" AS (
   SELECT

@@ -1,59 +1,31 @@
 WITH "agg_account_daily" AS (
   SELECT
     "period",
-    SUM(
-      CASE
-        WHEN "_rn_m_followers" = 1
-        AND (
+    SUM("p_m_followers") AS "m_followers",
+    SUM("p_w_followers") AS "w_followers"
+  FROM (
+    SELECT
+      "period",
+      "platform",
+      "account_id",
+      (
+        MAX(ARRAY["_t" - CAST('1970-01-01' AS DATE), "followers"]) FILTER(WHERE
           "_day" >= CAST('2024-01-15' AS DATE)
           AND NOT (
             "followers"
           ) IS NULL
           AND NOT (
             "_t"
-          ) IS NULL
-        )
-        THEN "followers"
-      END
-    ) AS "m_followers",
-    SUM(
-      CASE
-        WHEN "_rn_w_followers" = 1
-        AND (
+          ) IS NULL)
+      )[2] AS "p_m_followers",
+      (
+        MAX(ARRAY["_t" - CAST('1970-01-01' AS DATE), "followers"]) FILTER(WHERE
           NOT (
             "followers"
           ) IS NULL AND NOT (
             "_t"
-          ) IS NULL
-        )
-        THEN "followers"
-      END
-    ) AS "w_followers"
-  FROM (
-    SELECT
-      *,
-      ROW_NUMBER() OVER (
-        PARTITION BY "platform", "account_id", "period"
-        ORDER BY CASE
-          WHEN "_day" >= CAST('2024-01-15' AS DATE)
-          AND NOT (
-            "followers"
-          ) IS NULL
-          AND NOT (
-            "_t"
-          ) IS NULL
-          THEN 0
-          ELSE 1
-        END, "_t" DESC NULLS LAST, "followers" DESC NULLS LAST
-      ) AS "_rn_m_followers",
-      ROW_NUMBER() OVER (
-        PARTITION BY "platform", "account_id", "period"
-        ORDER BY CASE WHEN NOT (
-          "followers"
-        ) IS NULL AND NOT (
-          "_t"
-        ) IS NULL THEN 0 ELSE 1 END, "_t" DESC NULLS LAST, "followers" DESC NULLS LAST
-      ) AS "_rn_w_followers"
+          ) IS NULL)
+      )[2] AS "p_w_followers"
     FROM (
       SELECT
         "platform",
@@ -82,54 +54,23 @@ WITH "agg_account_daily" AS (
         CAST("date" AS DATE) >= CAST('2024-01-08' AS DATE)
         AND CAST("date" AS DATE) <= CAST('2024-02-25' AS DATE)
     ) AS "r"
-  ) AS "w"
+    GROUP BY
+      "period",
+      "platform",
+      "account_id"
+  ) AS "e"
   GROUP BY
     "period"
-), "digits" AS (
-  SELECT
-    0 AS "d"
-  UNION ALL
-  SELECT
-    1
-  UNION ALL
-  SELECT
-    2
-  UNION ALL
-  SELECT
-    3
-  UNION ALL
-  SELECT
-    4
-  UNION ALL
-  SELECT
-    5
-  UNION ALL
-  SELECT
-    6
-  UNION ALL
-  SELECT
-    7
-  UNION ALL
-  SELECT
-    8
-  UNION ALL
-  SELECT
-    9
-), "nums" AS (
-  SELECT
-    "d0"."d" AS "n"
-  FROM "digits" AS "d0"
 ), "spine" AS (
   SELECT
     "p"."period"
   FROM (
     SELECT
-      CAST(CAST('2024-01-15' AS DATE) + (
-        INTERVAL '1 DAY' * "n"."n" * 7
+      CAST(GENERATE_SERIES(
+        CAST(CAST('2024-01-15' AS DATE) AS TIMESTAMP),
+        CAST(CAST('2024-02-19' AS DATE) AS TIMESTAMP),
+        INTERVAL '7 DAY'
       ) AS DATE) AS "period"
-    FROM "nums" AS "n"
-    WHERE
-      "n"."n" < 6
   ) AS "p"
   WHERE
     "p"."period" <= CAST('2024-02-19' AS DATE)

@@ -103,55 +103,13 @@ WITH "agg_post_daily" AS (
       FROM "agg_mentions"
     ) AS "d"
   ) AS "d"
-), "digits" AS (
-  SELECT
-    0 AS "d"
-  UNION ALL
-  SELECT
-    1
-  UNION ALL
-  SELECT
-    2
-  UNION ALL
-  SELECT
-    3
-  UNION ALL
-  SELECT
-    4
-  UNION ALL
-  SELECT
-    5
-  UNION ALL
-  SELECT
-    6
-  UNION ALL
-  SELECT
-    7
-  UNION ALL
-  SELECT
-    8
-  UNION ALL
-  SELECT
-    9
-), "nums" AS (
-  SELECT
-    "d0"."d" + 10 * "d1"."d" + 100 * "d2"."d" + 1000 * "d3"."d" AS "n"
-  FROM "digits" AS "d0"
-  CROSS JOIN "digits" AS "d1"
-  CROSS JOIN "digits" AS "d2"
-  CROSS JOIN "digits" AS "d3"
 ), "spine" AS (
   SELECT
     "p"."period"
   FROM (
     SELECT
-      CAST("b"."spine_lo" + (
-        INTERVAL '1 MONTH' * "n"."n"
-      ) AS DATE) AS "period"
-    FROM "nums" AS "n"
-    CROSS JOIN "bounds" AS "b"
-    WHERE
-      "n"."n" < 10000
+      CAST(GENERATE_SERIES(CAST("b"."spine_lo" AS TIMESTAMP), CAST("b"."hi" AS TIMESTAMP), INTERVAL '1 MONTH') AS DATE) AS "period"
+    FROM "bounds" AS "b"
   ) AS "p"
   CROSS JOIN "bounds" AS "b"
   WHERE
@@ -183,10 +141,10 @@ SELECT
 FROM "base"
 LEFT JOIN "agg_post_daily" AS "j1"
   ON "j1"."period" = "base"."period"
-  AND "j1"."platform" IS NOT DISTINCT FROM "base"."platform"
+  AND ARRAY["j1"."platform"] = ARRAY["base"."platform"]
 LEFT JOIN "agg_mentions" AS "j2"
   ON "j2"."period" = "base"."period"
-  AND "j2"."platform" IS NOT DISTINCT FROM "base"."platform"
+  AND ARRAY["j2"."platform"] = ARRAY["base"."platform"]
 ORDER BY
   "base"."period",
   "base"."platform"

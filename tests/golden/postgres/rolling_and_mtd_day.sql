@@ -50,57 +50,18 @@ WITH "day_post_daily" AS (
       FROM "agg_post_daily"
     ) AS "d"
   ) AS "d"
-), "digits" AS (
-  SELECT
-    0 AS "d"
-  UNION ALL
-  SELECT
-    1
-  UNION ALL
-  SELECT
-    2
-  UNION ALL
-  SELECT
-    3
-  UNION ALL
-  SELECT
-    4
-  UNION ALL
-  SELECT
-    5
-  UNION ALL
-  SELECT
-    6
-  UNION ALL
-  SELECT
-    7
-  UNION ALL
-  SELECT
-    8
-  UNION ALL
-  SELECT
-    9
-), "nums" AS (
-  SELECT
-    "d0"."d" + 10 * "d1"."d" + 100 * "d2"."d" + 1000 * "d3"."d" + 10000 * "d4"."d" AS "n"
-  FROM "digits" AS "d0"
-  CROSS JOIN "digits" AS "d1"
-  CROSS JOIN "digits" AS "d2"
-  CROSS JOIN "digits" AS "d3"
-  CROSS JOIN "digits" AS "d4"
 ), "spine" AS (
   SELECT
     "p"."period",
     "p"."period" AS "as_of"
   FROM (
     SELECT
-      CAST("b"."spine_lo" + (
-        INTERVAL '1 DAY' * "n"."n"
+      CAST(GENERATE_SERIES(
+        CAST("b"."spine_lo" AS TIMESTAMP),
+        CAST(CAST('2024-03-01' AS DATE) AS TIMESTAMP),
+        INTERVAL '1 DAY'
       ) AS DATE) AS "period"
-    FROM "nums" AS "n"
-    CROSS JOIN "bounds" AS "b"
-    WHERE
-      "n"."n" < 100000
+    FROM "bounds" AS "b"
   ) AS "p"
   WHERE
     "p"."period" <= CAST('2024-03-01' AS DATE)
