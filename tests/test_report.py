@@ -290,6 +290,43 @@ def _shown_matches(text: str, value: Any, unit: str | None) -> None:
     assert abs(number - exact) <= 0.005 + 1e-9 * abs(exact), (text, value)
 
 
+@pytest.mark.parametrize("engine", ["sqlite", "postgres"])
+def test_the_same_report_on_another_engine(
+        engine: str, sample: str, first_party: None, request: pytest.FixtureRequest,
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The customer-care dashboard on the sample's messages copied to SQLite and to a
+    PostgreSQL server: the same periods, and the same numbers as on DuckDB."""
+    import duckdb
+
+    from kpiframe.testing import canonical_columns
+    from tests.engines import engine_under_test
+
+    other = engine_under_test(engine, request, tmp_path_factory)
+    columns = canonical_columns("messages")
+    names = ", ".join(f'"{name}"' for name, _ in columns)
+    source = duckdb.connect(sample.removeprefix("duckdb:///"), read_only=True)
+    try:
+        for platform in PLUGINS.split(","):
+            rows = source.execute(f'SELECT {names} FROM "{platform}"."messages"').fetchall()
+            other.load(platform, {"messages": (columns, rows)})
+    finally:
+        source.close()
+    catalog = standard_catalog()
+    here = build(catalog, ["customer_care"], engine=sample).sections[0]
+    there = build(catalog, ["customer_care"], engine=other.url).sections[0]
+    assert (there.start, there.end, there.as_of) == (here.start, here.end, here.as_of)
+    assert [q.args() for q in there.queries] == [q.args() for q in here.queries]
+    for mine, theirs in zip(here.rows, there.rows, strict=True):
+        assert len(mine) == len(theirs)
+        for a, b in zip(mine, theirs, strict=True):
+            assert a.keys() == b.keys()
+            for key, value in a.items():
+                if isinstance(value, float):
+                    assert b[key] == pytest.approx(value, rel=1e-9), (engine, key)
+                else:
+                    assert b[key] == value, (engine, key)
+
+
 # --------------------------------------------------------------------------- the command
 
 
