@@ -119,7 +119,9 @@ def spark_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     warehouse = tmp_path_factory.mktemp("spark-warehouse")
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     os.environ.setdefault("PYSPARK_PYTHON", os.environ.get("PYSPARK_PYTHON", "python3"))
-    return f"spark://local?warehouse={warehouse}&partitions=1"
+    # the in-memory catalog: the suite's tables live as long as its one Spark session, and
+    # it skips booting a metastore (tests/test_engines_cli.py covers the persistent one)
+    return f"spark://local?warehouse={warehouse}&partitions=1&catalog=memory"
 
 
 def engine_under_test(name: str, request: pytest.FixtureRequest,

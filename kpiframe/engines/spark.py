@@ -153,8 +153,12 @@ class SparkConnection:
         self.ensure_schema(schema)
         # Spark's DECIMAL columns take Decimal values only: floats are converted exactly as
         # they print (0.31, not 0.310000000000000053...)
-        exact = [i for i, (_, kind) in enumerate(columns) if kind == "decimal"]
-        data = [tuple(_decimal(v) if i in exact else v for i, v in enumerate(r)) for r in rows]
+        exact = {i for i, (_, kind) in enumerate(columns) if kind == "decimal"}
+        # a naive datetime is read in the Python process's local time zone: make it UTC,
+        # the time zone kpiframe's sessions run in
+        stamps = {i for i, (_, kind) in enumerate(columns) if kind == "timestamp"}
+        data = [tuple(_decimal(v) if i in exact else _utc(v) if i in stamps else v
+                      for i, v in enumerate(r)) for r in rows]
         frame = self.spark.createDataFrame(data, schema=ddl)
         target = exp.Table(this=exp.to_identifier(table, quoted=True),
                            db=exp.to_identifier(schema, quoted=True))
@@ -174,6 +178,14 @@ class SparkConnection:
         if not self.spark.catalog.tableExists(name):
             return None
         return frozenset(c.name for c in self.spark.catalog.listColumns(name))
+
+
+def _utc(value: Any) -> Any:
+    import datetime as dt
+
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=dt.timezone.utc)
+    return value
 
 
 def _decimal(value: Any) -> Any:

@@ -1,0 +1,184 @@
+"""Sample data and queries on every engine, from the CLI alone, as a user runs them.
+
+Each test runs the real `kpiframe` executable in fresh processes: `kpiframe sample-data
+--engine URL`, then `kpiframe query --engine URL` in another process, which sees only what
+the first one left in the engine (a file, a server, a warehouse with a persistent
+catalog). The numbers must be DuckDB's, for a simple KPI, a ratio, a `last` snapshot and
+a rolling (cumulative) one, by month and platform.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFINITIONS = ROOT / "definitions"
+KPIFRAME = Path(sys.executable).with_name("kpiframe")
+#: two platforms, three months: small, and still every KPI shape
+PLUGINS = "x,linkedin"
+SAMPLE = ("--scale", "0.1", "--days", "90", "--seed", "7")
+#: a simple sum, a ratio, a `last` snapshot, a rolling (cumulative) window
+KPIS = ("impressions", "engagement_rate_by_impressions", "followers", "impressions_7d")
+
+Rows = list[dict[str, Any]]
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["KPIFRAME_LOAD_PLUGINS"] = PLUGINS
+    env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    return env
+
+
+def kpiframe(cwd: Path, *args: str) -> str:
+    """Run the installed `kpiframe` in a new process; its stdout (it must succeed)."""
+    done = subprocess.run([str(KPIFRAME), *args], cwd=cwd, env=_env(), capture_output=True,
+                          text=True, timeout=900)
+    shown = f"kpiframe {' '.join(args)}\n{done.stdout}\n{done.stderr}"
+    assert done.returncode == 0, shown
+    assert "Traceback" not in done.stderr, shown
+    return done.stdout
+
+
+def sample_then_query(cwd: Path, url: str) -> Rows:
+    """sample-data into `url`, then query it from a second process."""
+    cwd.mkdir(parents=True, exist_ok=True)
+    built = kpiframe(cwd, "sample-data", "--engine", url, *SAMPLE)
+    assert "Wrote" in built and "linkedin" in built and " x " in built, built
+    out = kpiframe(cwd, "query", *KPIS, "--grain", "month", "--by", "platform", "--engine",
+                   url, "--definitions", str(DEFINITIONS), "--format", "json", "--no-targets")
+    rows: Rows = json.loads(out)
+    return sorted(rows, key=lambda r: (r["period"], r["platform"]))
+
+
+def assert_same_numbers(rows: Rows, expected: Rows) -> None:
+    assert [(r["period"], r["platform"]) for r in rows] == \
+        [(r["period"], r["platform"]) for r in expected]
+    for row, want in zip(rows, expected, strict=True):
+        assert set(row) == set(want)
+        for kpi in KPIS:
+            if want[kpi] is None:
+                assert row[kpi] is None, (row, want)
+            else:
+                assert row[kpi] == pytest.approx(want[kpi], rel=1e-9), (kpi, row, want)
+
+
+@pytest.fixture(scope="module")
+def duckdb_numbers(tmp_path_factory: pytest.TempPathFactory) -> Rows:
+    cwd = tmp_path_factory.mktemp("cli-duckdb")
+    rows = sample_then_query(cwd, "duckdb:///sample.duckdb")
+    # three months of two platforms, every KPI with numbers: a comparison that can fail
+    assert len(rows) == 6, rows
+    assert {r["platform"] for r in rows} == {"x", "linkedin"}
+    for kpi in KPIS:
+        assert all(isinstance(r[kpi], (int, float)) for r in rows), (kpi, rows)
+    return rows
+
+
+def test_sqlite_file(tmp_path: Path, duckdb_numbers: Rows) -> None:
+    rows = sample_then_query(tmp_path, "sqlite:///sample.db")
+    assert (tmp_path / "sample.db").is_file() and (tmp_path / "linkedin.db").is_file()
+    assert_same_numbers(rows, duckdb_numbers)
+
+
+def test_postgresql(tmp_path: Path, postgres_url: str, duckdb_numbers: Rows) -> None:
+    import psycopg
+
+    # a database of its own on the shared server: its schemas clash with no other test's
+    with psycopg.connect(postgres_url, autocommit=True) as con:
+        con.execute("DROP DATABASE IF EXISTS kpiframe_cli")
+        con.execute("CREATE DATABASE kpiframe_cli")
+    url = postgres_url.replace("/postgres?", "/kpiframe_cli?", 1)
+    assert url != postgres_url
+    assert_same_numbers(sample_then_query(tmp_path, url), duckdb_numbers)
+
+
+@pytest.mark.spark
+def test_spark_warehouse_with_a_persistent_catalog(tmp_path: Path,
+                                                   duckdb_numbers: Rows) -> None:
+    warehouse = tmp_path / "warehouse"
+    url = f"spark://local?warehouse={warehouse}&partitions=1"
+    rows = sample_then_query(tmp_path / "work", url)
+    assert (warehouse / "metastore_db").is_dir()
+    assert not (tmp_path / "work" / "derby.log").exists()  # Derby logs into the warehouse
+    assert_same_numbers(rows, duckdb_numbers)
+
+
+# --------------------------------------------------------------------------- Spark Connect
+
+#: a Spark Connect server on a free local port; stops when its stdin closes
+SERVER = """
+import sys
+from pyspark.sql import SparkSession
+
+port, warehouse = sys.argv[1], sys.argv[2]
+(SparkSession.builder.master("local[2]").appName("kpiframe-test-connect")
+ .config("spark.ui.enabled", "false")
+ .config("spark.ui.showConsoleProgress", "false")
+ .config("spark.sql.shuffle.partitions", "1")
+ .config("spark.sql.warehouse.dir", warehouse)
+ .config("spark.plugins", "org.apache.spark.sql.connect.SparkConnectPlugin")
+ .config("spark.connect.grpc.binding.address", "127.0.0.1")
+ .config("spark.connect.grpc.binding.port", port)
+ .getOrCreate())
+print("ready", flush=True)
+sys.stdin.read()
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def spark_connect_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    base = tmp_path_factory.mktemp("spark-connect")
+    port = _free_port()
+    log = (base / "server.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "-c", SERVER, str(port), str(base / "warehouse")],
+        stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT, env=_env(), cwd=base,
+        start_new_session=True)  # its own process group: the JVM goes with it
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            if server.poll() is not None:
+                pytest.fail("the Spark Connect server stopped:\n"
+                            + (base / "server.log").read_text()[-3000:])
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail("the Spark Connect server did not start in 300 s:\n"
+                                + (base / "server.log").read_text()[-3000:])
+                time.sleep(0.5)
+        yield f"sc://127.0.0.1:{port}"
+    finally:
+        assert server.stdin is not None
+        server.stdin.close()
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+        log.close()
+
+
+@pytest.mark.spark
+def test_spark_connect_server(tmp_path: Path, spark_connect_url: str,
+                              duckdb_numbers: Rows) -> None:
+    assert_same_numbers(sample_then_query(tmp_path, spark_connect_url), duckdb_numbers)
