@@ -157,12 +157,15 @@ def build(item: YMap, file: str, plugin: str | None = None) -> Dashboard:
 
 
 def of(catalog: Catalog) -> dict[str, Dashboard]:
-    """The catalog's dashboards by name; the first of a name wins (a later one is a
-    `duplicate-dashboard` problem)."""
+    """The catalog's dashboards by name. As for KPIs, the project's own dashboard wins
+    over one a plugin ships (`overridden-dashboard`); otherwise the first of a name wins
+    (a later one is a `duplicate-dashboard` problem)."""
     found: dict[str, Dashboard] = {}
     for file in catalog.files:
         for dashboard in getattr(file, "dashboards", ()):
-            found.setdefault(dashboard.name, dashboard)
+            earlier = found.get(dashboard.name)
+            if earlier is None or (earlier.plugin is not None and dashboard.plugin is None):
+                found[dashboard.name] = dashboard
     return found
 
 
@@ -182,7 +185,18 @@ def check(catalog: Catalog) -> list[Problem]:
     for file in catalog.files:
         for dashboard in getattr(file, "dashboards", ()):
             earlier = first.setdefault(dashboard.name, dashboard)
-            if earlier is not dashboard:
+            if earlier is not dashboard and (earlier.plugin is None) != (dashboard.plugin is None):
+                own, shipped = (dashboard, earlier) if dashboard.plugin is None \
+                    else (earlier, dashboard)
+                problems.append(Problem.at(
+                    own.loc("name"), "overridden-dashboard",
+                    f"dashboard '{own.name}' overrides the one plugin '{shipped.plugin}' ships "
+                    f"in {shipped.file}", severity="warning",
+                    hint="rename it to keep both, or delete it to use the plugin's"))
+                first[dashboard.name] = own
+                if own is earlier:
+                    continue
+            elif earlier is not dashboard:
                 problems.append(Problem.at(
                     dashboard.loc("name"), "duplicate-dashboard",
                     f"dashboard '{dashboard.name}' is already defined at {earlier.loc('name')}",

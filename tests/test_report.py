@@ -462,6 +462,28 @@ def test_validate_prints_dashboard_problems(tmp_path: Path, first_party: None,
             "dashboard-name-clash", "duplicate-dashboard"} <= rules
 
 
+def test_a_project_dashboard_overrides_a_plugin_s(tmp_path: Path, first_party: None,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """As with KPIs: the project's own dashboard wins over one a plugin ships, with a
+    warning naming both; the shipped one is not a duplicate error."""
+    shipped = tmp_path / "shipped"
+    shipped.mkdir()
+    (shipped / "boards.yaml").write_text(
+        "dashboards:\n  - name: audience\n    title: Shipped\n    rows:\n"
+        "      - tiles: [{kpi: likes}]\n")
+    (tmp_path / "shipping_plugin.py").write_text(
+        "from kpiframe import hookimpl\n\n\n@hookimpl\ndef kpiframe_definitions():\n"
+        f"    return [{str(shipped)!r}]\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.chdir(ROOT)
+    catalog = load_catalog([DEFINITIONS], plugins=["shipping_plugin"])
+    found = [p for p in catalog.validate() if "dashboard" in p.rule]
+    assert [(p.rule, p.severity, p.file) for p in found] == [
+        ("overridden-dashboard", "warning", "definitions/dashboards.yaml")]
+    assert "plugin 'shipping_plugin'" in found[0].message
+    assert dashboards.of(catalog)["audience"].title == "Audience"
+
+
 def test_list_show_and_diff_know_dashboards(tmp_path: Path, first_party: None,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
