@@ -260,10 +260,11 @@ def _check(catalog: Catalog, dashboard: Dashboard) -> Iterator[Problem]:
 def _target_problem(dashboard: Dashboard, tile: Tile, kpi: Kpi) -> Problem | None:
     """A non-additive KPI's target applies only at its own grain: on a dashboard of
     another grain its target column stays empty, which the author should know."""
-    from kpiframe.targets import additive
+    from kpiframe.targets import additive, to_date
 
     target = kpi.target
-    if target is None or additive(kpi) or target.grain == dashboard.grain:
+    # a to-date total's rows are running totals toward its period's goal, at any grain
+    if target is None or additive(kpi) or to_date(kpi) or target.grain == dashboard.grain:
         return None
     return Problem.at(
         dashboard.tile_loc(tile), "target-grain",

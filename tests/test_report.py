@@ -375,13 +375,40 @@ def test_the_demo_ends_with_the_report(sample: str, first_party: None,
         dashboards.of(standard_catalog()))
 
 
+def test_a_dashboard_with_the_period_in_progress(
+        sample: str, first_party: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`range: {current: true}` on weeks: the data ends on a Wednesday (31 December), so
+    the last week is in progress: asked for whole, judged on track or behind against the
+    goal pro-rated to its three days, and not compared with the week before."""
+    monkeypatch.chdir(ROOT)
+    (tmp_path / "now.yaml").write_text(
+        "dashboards:\n  - name: this_week\n    title: This week\n    grain: week\n"
+        "    range: {last: 4, current: true}\n    rows:\n"
+        "      - tiles: [{kpi: social_interactions, chart: bar}]\n")
+    catalog = standard_catalog(tmp_path / "now.yaml")
+    assert [p for p in catalog.validate() if p.file and "now.yaml" in p.file] == []
+    sec = build(catalog, ["this_week"], engine=sample).sections[0]
+    assert (sec.start, sec.end, sec.as_of) == (
+        dt.date(2025, 12, 8), dt.date(2026, 1, 4), dt.date(2025, 12, 31))
+    latest = sec.tiles[0].periods[-1]
+    assert latest["period"] == dt.date(2025, 12, 29)
+    assert latest["status"] in ("on_track", "behind")
+    assert [p["status"] in ("met", "missed") for p in sec.tiles[0].periods] == [
+        True, True, True, False]
+    page = write(build(catalog, ["this_week"], engine=sample), tmp_path / "now.html")
+    text = page.read_text("utf-8")
+    assert "in progress (data to 2025-12-31)" in text and 'class="change' not in text
+
+
 # --------------------------------------------------------------------------- the periods
 
 
 @pytest.mark.parametrize(("grain", "last", "current", "as_of", "expected"), [
     ("month", 12, False, dt.date(2025, 12, 31), (dt.date(2025, 1, 1), dt.date(2025, 12, 31))),
     ("month", 3, False, dt.date(2025, 12, 30), (dt.date(2025, 9, 1), dt.date(2025, 11, 30))),
-    ("month", 3, True, dt.date(2025, 12, 30), (dt.date(2025, 10, 1), dt.date(2025, 12, 30))),
+    ("month", 3, True, dt.date(2025, 12, 30), (dt.date(2025, 10, 1), dt.date(2025, 12, 31))),
+    ("week", 2, True, dt.date(2025, 12, 31), (dt.date(2025, 12, 22), dt.date(2026, 1, 4))),
     ("quarter", 2, False, dt.date(2025, 5, 15), (dt.date(2024, 10, 1), dt.date(2025, 3, 31))),
     ("week", 1, False, dt.date(2025, 3, 9), (dt.date(2025, 3, 3), dt.date(2025, 3, 9))),
     ("week", 1, False, dt.date(2025, 3, 8), (dt.date(2025, 2, 24), dt.date(2025, 3, 2))),

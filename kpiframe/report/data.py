@@ -167,11 +167,14 @@ def periods(grain: str, last: int, current: bool, as_of: dt.date
             ) -> tuple[dt.date, dt.date]:
     """The first and last day of the `last` complete periods before the data's last day
     (`as_of`), plus the period in progress when `current`. A period ending on `as_of` is
-    complete."""
+    complete. The period in progress is asked for whole (to its last day, after
+    `as_of`): cut at `as_of` it would be a complete, shorter period, judged met or missed
+    rather than on track or behind."""
     start_of_last = py_trunc(as_of, grain)
-    complete = py_shift(start_of_last, 1, grain) - dt.timedelta(days=1) == as_of
+    end_of_last = py_shift(start_of_last, 1, grain) - dt.timedelta(days=1)
+    complete = end_of_last == as_of
     if current or complete:
-        end = as_of
+        end = end_of_last
         first = py_shift(start_of_last, -(last - 1), grain)
     else:
         end = start_of_last - dt.timedelta(days=1)

@@ -245,6 +245,12 @@ def _summary(data: TileData, grain: str) -> str:
     return text
 
 
+def sec_ongoing(section: Section, period: Any) -> bool:
+    """Whether `period` (a tile's latest) runs past the data's last day: in progress."""
+    as_of, end = section.as_of, section.end
+    return as_of is not None and end is not None and end > as_of and period <= as_of
+
+
 def tile(data: TileData, section: Section, svg_markup: str, index: str) -> str:
     kpi = data.kpi
     grain = section.dashboard.grain
@@ -259,21 +265,28 @@ def tile(data: TileData, section: Section, svg_markup: str, index: str) -> str:
                  f'<p class="kpi-meta"><code>{html.escape(kpi.name)}</code> · '
                  f"{html.escape(meta)}</p>")
     if latest is not None:
-        moved = change(kpi, latest["value"], previous["value"]) if previous else None
+        # the period holding the data's last day, asked for whole (`range.current`): its
+        # value is partial, so it is not compared with a whole period
+        ongoing = sec_ongoing(section, latest["period"])
+        moved = change(kpi, latest["value"], previous["value"]) \
+            if previous and not ongoing else None
         parts.append('<div class="headline">'
                      f'<span class="value" data-value="{_attr(latest["value"])}">'
                      f'{html.escape(number(latest["value"], kpi.unit))}</span>'
                      f'<span class="period">{charts.period_label(latest["period"], grain)}'
-                     "</span>")
+                     + (f", in progress (data to {section.as_of.isoformat()})"
+                        if ongoing and section.as_of else "") + "</span>")
         if moved is not None and previous is not None:
             parts.append(f'<span class="change {moved[1]}">{html.escape(moved[0])} vs '
                          f'{charts.period_label(previous["period"], grain)}</span>')
         parts.append("</div>")
         if latest["target"] is not None:
+            judged = (f'{_status(latest["status"])} · '
+                      f'{html.escape(percent(latest["attainment"]))} of target'
+                      if latest["status"] else "no value to judge")
             parts.append(f'<p class="goal">Target <b data-value="{_attr(latest["target"])}">'
                          f'{html.escape(number(latest["target"], kpi.unit))}</b> · '
-                         f'{_status(latest["status"])} · '
-                         f'{html.escape(percent(latest["attainment"]))} of target</p>')
+                         f"{judged}</p>")
         elif kpi.target is not None:
             parts.append(f'<p class="goal">Target per {html.escape(kpi.target.grain)}: '
                          f"not shown at a {html.escape(grain)} grain</p>")
