@@ -562,6 +562,16 @@ def sample_data(obj: Context, engine: str | None, scale: float, seed: int,
     refuse(plugin_problems(project, registry))
     refuse_broken_plugins(registry.problems)
     url = project.engine_url(engine)
+    from kpiframe.problems import KpiframeError, Problem, redact
+    from kpiframe.sample.copy import forgets
+
+    gone = forgets(url)
+    if gone:
+        raise KpiframeError(Problem(
+            "sample-engine", f"{gone}: the sample data would be gone when this command ends",
+            hint="write it where the next command finds it: a file (duckdb:///file.duckdb, "
+            "sqlite:///file.db), a server (postgresql://..., sc://host:port) or "
+            "spark://local?warehouse=DIR, which keeps its catalog in DIR"))
     if not layouts:
         configured = {a.layout.name for a in registry.active(project.platforms).values()}
         layouts = ("canonical", *sorted(configured - {"canonical"}))
@@ -584,10 +594,10 @@ def sample_data(obj: Context, engine: str | None, scale: float, seed: int,
                                  "rows": summary.total_rows}]
     click.echo(render.table(shown, ["schema", "platform", "layout", "tables", "rows"]))
     duckdb_target = url.split(":", 1)[0].lower() == "duckdb"
-    path = (parse_url(url).path or "(in memory)") if duckdb_target else url
+    path = (parse_url(url).path or "(in memory)") if duckdb_target else redact(url)
     click.echo(f"\nWrote {summary.total_rows:,} rows for {len(summary.platforms)} platforms to "
                f"{path} in {summary.elapsed_seconds:.1f} s.")
-    flag = "" if engine is None else f" --engine {url}"
+    flag = "" if engine is None else f" --engine {redact(url)}"
     # the demo reads DuckDB files only: suggest it only where it can run
     demo = f"  kpiframe demo{flag}\n" if duckdb_target else ""
     click.echo("Next:\n"

@@ -115,6 +115,69 @@ def test_spark_warehouse_with_a_persistent_catalog(tmp_path: Path,
     assert_same_numbers(rows, duckdb_numbers)
 
 
+# --------------------------------------------------------------------------- in process
+
+
+@pytest.fixture
+def two_platforms(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    from kpiframe.plugins import clear_cache
+
+    monkeypatch.setenv("KPIFRAME_LOAD_PLUGINS", PLUGINS)
+    clear_cache()
+    yield
+    clear_cache()
+
+
+def invoke(*args: str) -> Any:
+    from click.testing import CliRunner
+
+    from kpiframe.cli import main
+
+    result = CliRunner().invoke(main, list(args))
+    assert "Traceback" not in result.output, result.output
+    return result
+
+
+@pytest.mark.parametrize("url", ["duckdb://", "sqlite://", "spark://local",
+                                 "spark://local?warehouse=w&catalog=memory"])
+def test_sample_data_refuses_an_engine_that_forgets(tmp_path: Path, two_platforms: None,
+                                                    url: str) -> None:
+    result = invoke("--project", str(tmp_path), "sample-data", "--engine", url)
+    assert result.exit_code == 1, result.output
+    assert "error[sample-engine]" in result.output
+    assert "gone when this command ends" in result.output
+    assert "spark://local?warehouse=DIR" in result.output
+
+
+def test_sample_data_on_sqlite_replaces_only_its_own_tables(tmp_path: Path,
+                                                           two_platforms: None) -> None:
+    import sqlite3
+
+    url = f"sqlite:///{tmp_path / 'main.db'}"
+    args = ("--project", str(tmp_path), "sample-data", "--engine", url, "--scale", "0.1",
+            "--days", "10")
+    first = invoke(*args)
+    assert first.exit_code == 0, first.output
+    # the demo reads DuckDB files only: not suggested for SQLite
+    assert "kpiframe query" in first.output and "kpiframe demo" not in first.output
+    again = invoke(*args)  # its own tables, recorded in _kpiframe.db: replaced
+    assert again.exit_code == 0, again.output
+    with sqlite3.connect(tmp_path / "_kpiframe.db") as con:
+        assert dict(con.execute('SELECT "key", "value" FROM "sample"'))["days"] == "10"
+    # someone's own table where sample data would write: kept, unless --force
+    (tmp_path / "_kpiframe.db").unlink()
+    with sqlite3.connect(tmp_path / "x.db") as con:
+        con.execute('DROP TABLE "posts"')
+        con.execute('CREATE TABLE "posts" ("mine" INTEGER)')
+    refused = invoke(*args)
+    assert refused.exit_code == 1
+    assert "error[sample-overwrite]" in refused.output and "x.posts" in refused.output
+    with sqlite3.connect(tmp_path / "x.db") as con:
+        assert [c[1] for c in con.execute("PRAGMA table_info(posts)")] == ["mine"]
+    forced = invoke(*args, "--force")
+    assert forced.exit_code == 0, forced.output
+
+
 # --------------------------------------------------------------------------- Spark Connect
 
 #: a Spark Connect server on a free local port; stops when its stdin closes

@@ -71,7 +71,8 @@ def no_database(path: str, engine: str, builds: bool) -> KpiframeError:
     what = (f"{path} is a folder, not a {engine} database" if os.path.isdir(path)
             else f"no {engine} database at {path}")
     hint = "check the path in the engine URL (--engine, KPIFRAME_ENGINE or `engine:` in " \
-        "kpiframe.yaml)" + ("; `kpiframe sample-data` builds one" if builds else "")
+        "kpiframe.yaml)" + (
+        "; `kpiframe sample-data --engine URL` builds one with sample data" if builds else "")
     return KpiframeError(Problem("no-database", what, hint=hint))
 
 

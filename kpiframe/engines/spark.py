@@ -37,7 +37,8 @@ def _quiet() -> None:
     warnings.filterwarnings("ignore", message=".*PySpark does not yet fully support pandas")
 
 
-def _catalog(url: str, query: dict[str, str]) -> str:
+def catalog_of(url: str, query: dict[str, str]) -> str:
+    """The catalog= of a spark:// URL: hive or memory."""
     catalog = query.get("catalog", "hive" if "warehouse" in query else "memory").lower()
     if catalog in ("in-memory", "in_memory"):
         catalog = "memory"
@@ -57,7 +58,7 @@ def classic_session(url: str) -> Any:
     parsed = parse_url(url)
     host = parsed.host or "local"
     master = "local[2]" if host == "local" else url.split("?", 1)[0]
-    catalog = _catalog(url, parsed.query)
+    catalog = catalog_of(url, parsed.query)
     builder = (
         SparkSession.builder.master(master)
         .appName("kpiframe")

@@ -53,7 +53,7 @@ class SQLiteConnection:
         self.con = self._open()
 
     def _no_database(self) -> KpiframeError:
-        return no_database(self.shown, "SQLite", builds=False)
+        return no_database(self.shown, "SQLite", builds=True)
 
     def _uri(self, path: str) -> str:
         return f"file:{quote(path)}?mode={'rwc' if self.writing else 'ro'}"

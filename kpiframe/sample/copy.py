@@ -41,6 +41,24 @@ def scheme_of(url: str) -> str:
     return url.split(":", 1)[0].lower() if ":" in url else ""
 
 
+def forgets(url: str) -> str | None:
+    """Why tables written to `url` are gone when the process ends, or None: an in-memory
+    database, or local Spark on its in-memory catalog. A command that only writes sample
+    data there would leave nothing behind."""
+    from kpiframe.engines.base import parse_url
+
+    scheme = scheme_of(url)
+    parsed = parse_url(url)
+    if scheme in ("duckdb", "sqlite") and parsed.path in (None, ":memory:"):
+        return f"{url} is a database in memory"
+    if scheme == "spark" and (parsed.host or "local") == "local":
+        from kpiframe.engines.spark import catalog_of
+
+        if catalog_of(url, parsed.query) == "memory":
+            return f"{url} keeps its tables in Spark's in-memory catalog"
+    return None
+
+
 def open_target(url: str, registry: Registry) -> Connection:
     """A connection that may write to `url`, through the engine registered for its
     scheme. SQLite's reading connector refuses a missing file; sample data creates it."""
