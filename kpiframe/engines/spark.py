@@ -85,6 +85,8 @@ def classic_session(url: str) -> Any:
         )
     if warehouse:
         builder = builder.config("spark.sql.warehouse.dir", warehouse)
+    if catalog == "hive" and _metastore_busy(os.path.join(warehouse or "", "metastore_db")):
+        raise _busy(url, warehouse or "")
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     if catalog == "hive":
@@ -92,21 +94,48 @@ def classic_session(url: str) -> Any:
     return spark
 
 
+def _metastore_busy(metastore: str) -> bool:
+    """Whether another process has the Derby metastore open: Derby holds a lock on
+    dbex.lck for as long as it runs (a file left behind by a killed process is not
+    locked)."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: Spark reports it when the metastore is first used
+        return False
+    try:
+        with open(os.path.join(metastore, "dbex.lck"), "r+b") as lock:
+            try:
+                fcntl.lockf(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                return True
+    except OSError:  # no metastore yet, or not ours to open
+        return False
+    return False
+
+
+def _busy(url: str, warehouse: str) -> KpiframeError:
+    return KpiframeError(Problem(
+        "engine-connect",
+        f"cannot open the Spark catalog of {url}: another process has "
+        f"{os.path.join(warehouse, 'metastore_db')} open",
+        hint="the embedded metastore admits one Spark process at a time: wait for the other "
+        "kpiframe or Spark process to end; for concurrent use, run a Spark Connect server on "
+        "the warehouse and use sc://host:port"))
+
+
 def _open_metastore(spark: Any, url: str, warehouse: str) -> None:
-    """Touch the metastore now: Derby admits one process at a time, and the error it
-    gives on first use deep inside a query is a page of Java."""
+    """Touch the metastore now: the error Spark gives when it cannot, on first use deep
+    inside a query, is a page of Java."""
     try:
         spark.catalog.listDatabases()
     except Exception as error:
-        text = str(error)
-        busy = "another instance of derby" in text.lower() or "XSDB6" in text
+        if _metastore_busy(os.path.join(warehouse, "metastore_db")):
+            raise _busy(url, warehouse) from None
         raise KpiframeError(Problem(
-            "engine-connect",
-            f"cannot open the Spark metastore of {url} in {warehouse}/metastore_db"
-            + (": another process has it open" if busy else f": {text.splitlines()[0][:300]}"),
-            hint="the embedded metastore admits one Spark process at a time: wait for the "
-            "other kpiframe or Spark process to end; for concurrent use, run a Spark Connect "
-            "server on the warehouse and use sc://host:port" if busy else None)) from None
+            "engine-connect", f"cannot open the Spark catalog of {url} in "
+            f"{os.path.join(warehouse, 'metastore_db')}: {str(error).splitlines()[0][:300]}",
+            hint="catalog=memory runs without it (tables are forgotten when the process "
+            "ends)")) from None
 
 
 def connect_session(url: str) -> Any:
