@@ -389,20 +389,41 @@ def first_difference(left: Sequence[Sequence[object]],
 Run = Callable[[str], list[tuple[object, ...]]]
 
 
-def compare(run: Run, ours: str, hand: str, repeat: int) -> tuple[float, float]:
-    """Medians of kpiframe's and the hand-written query, interleaved after a warm-up."""
+@dataclass(frozen=True)
+class Timing:
+    """Medians in seconds: elapsed, and CPU time of this process (all its threads)."""
+
+    ours: float
+    hand: float
+    cpu_ours: float
+    cpu_hand: float
+    #: the 1-minute load average when the runs ended (the machine may be shared)
+    load: float
+
+
+def compare(run: Run, ours: str, hand: str, repeat: int) -> Timing:
+    """Medians of kpiframe's and the hand-written query, interleaved after a warm-up.
+
+    Elapsed time is what a user waits; on a shared machine it swings with other work. An
+    in-process engine's CPU time (DuckDB's threads are this process's) swings much less,
+    so both are measured; for a server (PostgreSQL) only the elapsed time means anything.
+    """
     rows_ours, rows_hand = run(ours), run(hand)
     difference = first_difference(rows_ours, rows_hand)
     if difference is not None:
         raise SystemExit(f"FAIL: kpiframe and the hand-written SQL disagree: {difference}")
     times: dict[str, list[float]] = {"ours": [], "hand": []}
+    cpu: dict[str, list[float]] = {"ours": [], "hand": []}
     for round_ in range(repeat):
         order = (("ours", ours), ("hand", hand))
         for key, sql in order if round_ % 2 == 0 else order[::-1]:
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.process_time()
             run(sql)
             times[key].append(time.perf_counter() - started)
-    return statistics.median(times["ours"]), statistics.median(times["hand"])
+            cpu[key].append(time.process_time() - started_cpu)
+    return Timing(statistics.median(times["ours"]), statistics.median(times["hand"]),
+                  statistics.median(cpu["ours"]), statistics.median(cpu["hand"]),
+                  os.getloadavg()[0])
 
 
 MEMORY_PROBE = """
@@ -572,10 +593,15 @@ def scalar(con: Any, sql: str) -> object:
     return row[0]
 
 
-def report(shape: Shape, ours: float, hand: float,
-           memory: tuple[float, float] | None) -> None:
+def report(shape: Shape, timing: Timing, memory: tuple[float, float] | None,
+           cpu: bool) -> None:
+    ours, hand = timing.ours, timing.hand
     line = (f"{shape.label:<62} kpiframe {ours * 1000:8.1f} ms  hand-written "
             f"{hand * 1000:8.1f} ms  ratio {ours / hand:5.2f}x")
+    if cpu:
+        line += (f"  | cpu {timing.cpu_ours * 1000:7.1f} ms vs {timing.cpu_hand * 1000:7.1f} ms, "
+                 f"{timing.cpu_ours / max(timing.cpu_hand, 1e-9):4.2f}x")
+    line += f"  | load {timing.load:4.1f}"
     if memory is not None:
         line += (f"  | peak memory {memory[0]:6.0f} MiB vs {memory[1]:6.0f} MiB, "
                  f"{memory[0] / max(memory[1], 1.0):4.2f}x")
@@ -603,11 +629,11 @@ def run_duckdb(db: Path, catalog: Any, repeat: int, memory: bool) -> None:
         ours = catalog.compile(list(shape.kpis), dialect="duckdb", grain=shape.grain,
                                by=list(shape.by), pretty=False)
         hand = shape.hand(DUCKDB, platforms, columns)
-        t_ours, t_hand = compare(run, ours, hand, repeat)
+        timing = compare(run, ours, hand, repeat)
         peaks = None
         if memory:
             peaks = (peak_memory_mib(db, threads, ours), peak_memory_mib(db, threads, hand))
-        report(shape, t_ours, t_hand, peaks)
+        report(shape, timing, peaks, cpu=True)
     con.close()
 
 
@@ -642,10 +668,9 @@ def run_postgres(db: Path, catalog: Any, repeat: int, tmp: Path) -> None:
                 continue
             ours = catalog.compile(list(shape.kpis), dialect="postgres", grain=shape.grain,
                                    by=list(shape.by), pretty=False)
-            t_ours, t_hand = compare(run, ours, shape.hand(POSTGRES, platforms, columns),
-                                     repeat)
+            timing = compare(run, ours, shape.hand(POSTGRES, platforms, columns), repeat)
             report(Shape(shape.label, shape.kpis, shape.grain, shape.by, shape.hand,
-                         "within 1.2x"), t_ours, t_hand, None)
+                         "within 1.2x"), timing, None, cpu=False)
 
 
 def main() -> None:
