@@ -4,6 +4,7 @@ per engine shows any change in review."""
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -12,10 +13,12 @@ from pathlib import Path
 
 import pytest
 import sqlglot
+from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 
 from kpiframe import load_catalog
 from kpiframe.catalog import Catalog
+from kpiframe.compiler.adapters import adapter
 
 HERE = Path(__file__).parent
 DIALECTS = sorted(d for d in Dialect.classes if d)
@@ -74,6 +77,48 @@ def test_engine_sql_parses_back_to_the_same_tree(catalog: Catalog, dialect: str,
     # from then on the tree and its SQL are a fixpoint
     assert again == tree
     assert again.sql(dialect=dialect, identify=True) == printed
+
+
+#: dialects whose SQL sqlglot cannot read back as it wrote it: reprinting changes it
+#: every time. kpiframe's statement for them is still parsed back and checked
+#: (verify.py) before it is printed; these are pinned so a sqlglot that fixes them
+#: shows up here
+ROUND_TRIP_GAPS = {
+    "dax": "the DAX parser reads DAX; its generator prints SQL, whose quotes flip",
+    "drill": "Drill's parser reads INTERVAL n MONTH inside DATE_ADD as a nested INTERVAL",
+    "prql": "the PRQL parser reads PRQL; its SQL grows a NULLIF on every reprint",
+}
+
+
+def _reprints(sql: str, dialect: str, times: int) -> list[tuple[exp.Expr, str]]:
+    read = adapter(dialect).read_as
+    read = dialect if read is None else read
+    out = []
+    for _ in range(times):
+        tree = sqlglot.parse_one(sql, read=read)
+        out.append((tree, sql))
+        sql = tree.sql(dialect=dialect, identify=True)
+    return out
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_every_dialect_reads_back_as_a_fixpoint(catalog: Catalog, dialect: str,
+                                               caplog: pytest.LogCaptureFixture) -> None:
+    """Beyond the four engines run here: every dialect's statement parses back in that
+    dialect, and from its first reprint on, tree and SQL are a fixpoint (the first may
+    differ in spelling only: T-SQL names CTE columns, INTERVAL '1' vs 1). sqlglot warns
+    nothing while writing it (a warning means a construct it could not translate)."""
+    names = [n for group in BY_TYPE.values() for n in group]
+    for shape in ("week-by-platform-bounded", "day-from"):
+        with caplog.at_level(logging.WARNING, logger="sqlglot"):
+            sql = catalog.compile(names, dialect=dialect, pretty=False,
+                                  **SHAPES[shape])  # type: ignore[arg-type]
+        assert not caplog.records, [r.getMessage() for r in caplog.records]
+        (_, _), (second, printed), (third, again) = _reprints(sql, dialect, 3)
+        fixpoint = third == second and again == printed
+        assert fixpoint is (dialect not in ROUND_TRIP_GAPS), (dialect, shape)
+        assert sqlglot.parse(sql, read=adapter(dialect).read_as
+                             if adapter(dialect).read_as is not None else dialect)
 
 
 def test_output_is_byte_identical_across_processes(tmp_path: Path) -> None:

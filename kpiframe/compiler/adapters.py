@@ -47,9 +47,11 @@ row expression is copied into a scan, and on the KPI values of the final SELECT.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import ClassVar
 
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
 
 from kpiframe.compiler.kinds import Kind
 from kpiframe.exprbuild import DATE_PARTS
@@ -79,6 +81,9 @@ class Adapter:
     read_as: ClassVar[str | None] = None
     #: the character LIKE treats as an escape when the SQL names none (None: no such one)
     like_escape: ClassVar[str | None] = None
+
+    def __init__(self, dialect: str) -> None:
+        self.dialect = dialect  # the sqlglot dialect name it was asked for
 
     def takes_last(self, value: Kind, time: str) -> bool:
         """Whether `arg_max` takes `last` of a `value` kind of number ordered by a `time`
@@ -118,6 +123,33 @@ class Adapter:
             if not select.args.get("from_"):
                 select.from_(exp.Table(this=exp.to_identifier(self.constant_from)), copy=False)
         return tree
+
+    def ascending(self, value: exp.Expr) -> exp.Ordered:
+        """`value` ascending, for a column that is never NULL (a spine's period): NULLs
+        are left where the dialect puts them, so no NULLS FIRST/LAST is printed, which
+        some dialects cannot spell inside a window."""
+        nulls_first = Dialect.get_or_raise(self.dialect).NULL_ORDERING == "nulls_are_small"
+        return exp.Ordered(this=value, nulls_first=nulls_first)
+
+    # -- calendar ------------------------------------------------------------------------------
+    # Everything returns a DATE; compiler/dates.py is the entry point.
+
+    def to_date(self, value: exp.Expr) -> exp.Expr:
+        """A date or timestamp (UTC) as a DATE."""
+        return exp.cast(value, exp.DataType.Type.DATE)
+
+    def date_literal(self, day: str) -> exp.Expr:
+        return exp.cast(exp.Literal.string(day), exp.DataType.Type.DATE)
+
+    def trunc(self, day: exp.Expr, grain: str) -> exp.Expr:
+        """The first day of the period of `grain` (not day) containing `day`."""
+        truncated = exp.DateTrunc(this=day, unit=exp.var(grain.upper()))  # type: ignore[no-untyped-call]
+        return exp.cast(truncated, exp.DataType.Type.DATE)
+
+    def add(self, day: exp.Expr, count: exp.Expr, unit: str) -> exp.Expr:
+        """`day` plus `count` DAYs or MONTHs; months clamp to the month's end."""
+        return exp.cast(exp.DateAdd(this=day, expression=count, unit=exp.var(unit)),
+                        exp.DataType.Type.DATE)
 
     # -- extract ---------------------------------------------------------------------------
 
@@ -336,6 +368,68 @@ class SQLite(Adapter):
     def like(self, node: exp.Like) -> exp.Expr:
         return exp.Glob(this=node.this, expression=glob_pattern(node.expression))
 
+    # SQLite has no DATE type and no DATE_TRUNC; dates are ISO text, which compares as
+    # dates do, read and moved by DATE(value, modifiers...)
+
+    def to_date(self, value: exp.Expr) -> exp.Expr:
+        return _sqlite_date(value)
+
+    def date_literal(self, day: str) -> exp.Expr:
+        return exp.Literal.string(day)  # DATE('..') would be the same string
+
+    def trunc(self, day: exp.Expr, grain: str) -> exp.Expr:
+        if grain == "week":
+            return _sqlite_date(day, "-6 days", "weekday 1")
+        if grain == "month":
+            return _sqlite_date(day, "start of month")
+        if grain == "year":
+            return _sqlite_date(day, "start of year")
+        month = exp.cast(
+            exp.Anonymous(this="STRFTIME", expressions=[exp.Literal.string("%m"), day]),
+            exp.DataType.Type.INT,
+        )
+        back = exp.Anonymous(
+            this="PRINTF",
+            expressions=[
+                exp.Literal.string("-%d months"),
+                exp.Mod(
+                    this=exp.Paren(this=exp.Sub(this=month, expression=exp.Literal.number(1))),
+                    expression=exp.Literal.number(3),
+                ),
+            ],
+        )
+        return _sqlite_date(day, "start of month", back)
+
+    def add(self, day: exp.Expr, count: exp.Expr, unit: str) -> exp.Expr:
+        if unit == "DAY":
+            return _sqlite_date(
+                day,
+                exp.Anonymous(this="PRINTF", expressions=[exp.Literal.string("%+d days"), count]),
+            )
+        months = exp.Anonymous(this="PRINTF", expressions=[exp.Literal.string("%+d months"),
+                                                            count])
+        # SQLite normalises Jan 31 + 1 month to Mar 2: go via the first of the month, clamp
+        first = _sqlite_date(day, "start of month", months)
+        last = _sqlite_date(day, "start of month", months, "+1 month", "-1 day")
+        dom = exp.Sub(
+            this=exp.cast(
+                exp.Anonymous(this="STRFTIME", expressions=[exp.Literal.string("%d"), day]),
+                exp.DataType.Type.INT,
+            ),
+            expression=exp.Literal.number(1),
+        )
+        same_day = _sqlite_date(
+            first, exp.Anonymous(this="PRINTF", expressions=[exp.Literal.string("+%d days"), dom])
+        )
+        return exp.Anonymous(this="MIN", expressions=[same_day, last])
+
+
+def _sqlite_date(*args: exp.Expr | str) -> exp.Expr:
+    return exp.Anonymous(
+        this="DATE",
+        expressions=[a if isinstance(a, exp.Expr) else exp.Literal.string(a) for a in args],
+    )
+
 
 def _int_div(numerator: exp.Expr, denominator: int) -> exp.Expr:
     """Integer division of a whole number (`typed`: sqlglot prints SQLite's plain `/`)."""
@@ -375,6 +469,18 @@ class Oracle(Adapter):
     constant_from = "DUAL"
 
 
+class Teradata(Adapter):
+    """sqlglot cannot write Teradata's DATE_ADD with a computed count: a DATE plus a whole
+    number is that many days, and ADD_MONTHS moves months, clamping to the month's end."""
+
+    names = ("teradata",)
+
+    def add(self, day: exp.Expr, count: exp.Expr, unit: str) -> exp.Expr:
+        if unit == "DAY":
+            return exp.cast(exp.Add(this=day, expression=count), exp.DataType.Type.DATE)
+        return exp.cast(exp.AddMonths(this=day, expression=count), exp.DataType.Type.DATE)
+
+
 class Dax(Adapter):
     """sqlglot's DAX dialect parses DAX but prints SQL: its output is read back as plain
     SQL."""
@@ -391,17 +497,17 @@ class Prql(Adapter):
     read_as = "sqlite"
 
 
-_BY_NAME: dict[str, Adapter] = {
-    name: cls()
-    for cls in (DuckDB, Postgres, Spark, Spark2, SQLite, Oracle, Dax, Prql)
+_CLASSES: dict[str, type[Adapter]] = {
+    name: cls
+    for cls in (DuckDB, Postgres, Spark, Spark2, SQLite, Oracle, Teradata, Dax, Prql)
     for name in cls.names
 }
-_PORTABLE = Adapter()
 
 
+@cache
 def adapter(dialect: str) -> Adapter:
     """The adapter of a sqlglot dialect name; the portable one for a dialect without its own."""
-    return _BY_NAME.get(dialect, _PORTABLE)
+    return _CLASSES.get(dialect, Adapter)(dialect)
 
 
 def adapt_row_expr(tree: exp.Expr, dialect: str) -> exp.Expr:

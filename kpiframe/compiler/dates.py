@@ -2,7 +2,8 @@
 
 sqlglot prints `DATE_TRUNC` for SQLite, which has none, and SQLite's month arithmetic
 normalises Jan 31 + 1 month to Mar 2. So the few calendar operations kpiframe needs are
-built here once, per dialect, and executed by the test suite on every engine it starts.
+named here once; how each engine spells them is its dialect adapter's business
+(compiler/adapters.py), and the test suite executes them on every engine it starts.
 Everything returns a DATE (text `YYYY-MM-DD` on SQLite).
 """
 
@@ -11,6 +12,8 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlglot import exp
+
+from kpiframe.compiler.adapters import adapter
 
 GRAINS = ("day", "week", "month", "quarter", "year")
 
@@ -24,89 +27,29 @@ STEP = {
 }
 
 
-def _sqlite_date(*args: exp.Expr | str) -> exp.Expr:
-    return exp.Anonymous(
-        this="DATE",
-        expressions=[a if isinstance(a, exp.Expr) else exp.Literal.string(a) for a in args],
-    )
-
-
 def _int(value: int | exp.Expr) -> exp.Expr:
     return exp.Literal.number(value) if isinstance(value, int) else value
 
 
 def to_date(value: exp.Expr, dialect: str) -> exp.Expr:
     """A date or timestamp (UTC) as a DATE."""
-    if dialect == "sqlite":
-        return _sqlite_date(value)
-    return exp.cast(value, exp.DataType.Type.DATE)
+    return adapter(dialect).to_date(value)
 
 
 def literal(day: dt.date, dialect: str) -> exp.Expr:
-    text = exp.Literal.string(day.isoformat())
-    if dialect == "sqlite":
-        return text  # SQLite compares ISO dates as text; DATE('..') would be the same string
-    return exp.cast(text, exp.DataType.Type.DATE)
+    return adapter(dialect).date_literal(day.isoformat())
 
 
 def trunc(day: exp.Expr, grain: str, dialect: str) -> exp.Expr:
     """The first day of the period containing `day` (weeks start on Monday, ISO)."""
     if grain == "day":
         return day
-    if dialect == "sqlite":
-        if grain == "week":
-            return _sqlite_date(day, "-6 days", "weekday 1")
-        if grain == "month":
-            return _sqlite_date(day, "start of month")
-        if grain == "year":
-            return _sqlite_date(day, "start of year")
-        month = exp.cast(
-            exp.Anonymous(this="STRFTIME", expressions=[exp.Literal.string("%m"), day]),
-            exp.DataType.Type.INT,
-        )
-        back = exp.Anonymous(
-            this="PRINTF",
-            expressions=[
-                exp.Literal.string("-%d months"),
-                exp.Mod(
-                    this=exp.Paren(this=exp.Sub(this=month, expression=exp.Literal.number(1))),
-                    expression=exp.Literal.number(3),
-                ),
-            ],
-        )
-        return _sqlite_date(day, "start of month", back)
-    truncated = exp.DateTrunc(this=day, unit=exp.var(grain.upper()))  # type: ignore[no-untyped-call]
-    return exp.cast(truncated, exp.DataType.Type.DATE)
+    return adapter(dialect).trunc(day, grain)
 
 
 def add(day: exp.Expr, n: int | exp.Expr, unit: str, dialect: str) -> exp.Expr:
     """`day` plus n DAYs or MONTHs; months clamp to the month's end (Mar 31 - 1 month = Feb 29)."""
-    unit = unit.upper()
-    count = _int(n)
-    if dialect == "sqlite":
-        if unit == "DAY":
-            return _sqlite_date(
-                day,
-                exp.Anonymous(this="PRINTF", expressions=[exp.Literal.string("%+d days"), count]),
-            )
-        months = exp.Anonymous(this="PRINTF", expressions=[exp.Literal.string("%+d months"), count])
-        # SQLite normalises Jan 31 + 1 month to Mar 2: go via the first of the month, clamp
-        first = _sqlite_date(day, "start of month", months)
-        last = _sqlite_date(day, "start of month", months, "+1 month", "-1 day")
-        dom = exp.Sub(
-            this=exp.cast(
-                exp.Anonymous(this="STRFTIME", expressions=[exp.Literal.string("%d"), day]),
-                exp.DataType.Type.INT,
-            ),
-            expression=exp.Literal.number(1),
-        )
-        same_day = _sqlite_date(
-            first, exp.Anonymous(this="PRINTF", expressions=[exp.Literal.string("+%d days"), dom])
-        )
-        return exp.Anonymous(this="MIN", expressions=[same_day, last])
-    return exp.cast(
-        exp.DateAdd(this=day, expression=count, unit=exp.var(unit)), exp.DataType.Type.DATE
-    )
+    return adapter(dialect).add(day, _int(n), unit.upper())
 
 
 def shift(day: exp.Expr, periods: int, grain: str, dialect: str) -> exp.Expr:

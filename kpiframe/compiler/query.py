@@ -142,7 +142,7 @@ class Writer(Scans):
         total = exp.Window(
             this=exp.Sum(this=col("m_" + inner.name, "d")),
             partition_by=partition or None,
-            order=exp.Order(expressions=[exp.Ordered(this=col("period", "s"))]),
+            order=exp.Order(expressions=[adapter(self.dialect).ascending(col("period", "s"))]),
             spec=spec,
         )
         query = exp.select(col("period", "s"), *(col(d, "k") for d in self.by),

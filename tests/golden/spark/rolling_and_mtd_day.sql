@@ -105,7 +105,7 @@ WITH `day_post_daily` AS (
 ), `cum_likes_7d` AS (
   SELECT
     `s`.`period`,
-    SUM(`d`.`m_likes`) OVER (ORDER BY `s`.`period` NULLS LAST ROWS BETWEEN 6 PRECEDING AND CURRENT ROW) AS `v`
+    SUM(`d`.`m_likes`) OVER (ORDER BY `s`.`period` ROWS BETWEEN 6 PRECEDING AND CURRENT ROW) AS `v`
   FROM `spine` AS `s`
   LEFT JOIN `day_post_daily` AS `d`
     ON `d`.`period` = `s`.`period`
@@ -114,7 +114,7 @@ WITH `day_post_daily` AS (
     `s`.`period`,
     SUM(`d`.`m_likes`) OVER (
       PARTITION BY CAST(TRUNC(`s`.`period`, 'MONTH') AS DATE)
-      ORDER BY `s`.`period` NULLS LAST
+      ORDER BY `s`.`period`
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS `v`
   FROM `spine` AS `s`
