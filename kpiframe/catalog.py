@@ -86,6 +86,13 @@ def _expand(paths: Iterable[Path | str], problems: list[Problem]) -> list[Path]:
     return found
 
 
+def _real(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except OSError:  # a link loop: its own name, then
+        return path.absolute()
+
+
 def _walk(folder: Path, problems: list[Problem]) -> list[Path]:
     """*.yaml and *.yml entries under `folder`, sorted, following links to folders once
     (a link loop ends where it starts over)."""
@@ -477,10 +484,15 @@ def _load_catalog(
     else:
         chosen = looked = [Path(p) for p in paths]
     files: list[DefinitionFile] = []
+    own = _expand(chosen, problems)
+    # a plugin file that is one of the project's own files on disk (a checkout with the
+    # standard catalog's package installed from it) is read once, as the project's
+    own_real = {_real(p) for p in own}
     for plugin, raw in registry.definition_files:
         for path in _expand([raw], problems):
-            files.append(read_file(path, plugin))
-    for path in _expand(chosen, problems):
+            if _real(path) not in own_real:
+                files.append(read_file(path, plugin))
+    for path in own:
         files.append(read_file(path))
     if not allow_empty and not problems and not any(
             f.kpis or f.tests or f.broken or f.problems for f in files):

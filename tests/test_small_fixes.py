@@ -179,3 +179,28 @@ def test_a_fixture_of_the_wrong_type_fails_only_its_test(
     assert re.search(r"tests\.yaml:15:28: error\[bad-fixture-value\] .*post_daily\.date is a "
                      r"date column, and '2025-13-45' is not a date", out), out
     assert "PASS fine" in out and "1 passed, 2 failed" in out, out
+
+
+def test_a_plugin_file_that_is_the_projects_own_is_read_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A checkout with the standard catalog's package installed from it: the plugin ships
+    the very files the project reads (a link to the same folder). Each is read once, as
+    the project's, with no duplicate or override problems."""
+    from kpiframe import load_catalog
+
+    defs = tmp_path / "definitions"
+    defs.mkdir()
+    (defs / "k.yaml").write_text(
+        "kpis:\n  - {name: likes_total, type: simple, source: post_daily, agg: sum, "
+        "expr: likes}\n")
+    shipped = tmp_path / "pkg"
+    shipped.mkdir()
+    (shipped / "definitions").symlink_to(defs)
+    (shipped / "sameplugin.py").write_text(
+        "from pathlib import Path\nimport kpiframe\n\n\n@kpiframe.hookimpl\n"
+        "def kpiframe_definitions():\n    return [Path(__file__).parent / 'definitions']\n")
+    monkeypatch.syspath_prepend(str(shipped))
+    catalog = load_catalog(defs, project=tmp_path, plugins=["testplatforms", "sameplugin"])
+    assert list(catalog.kpis) == ["likes_total"]
+    assert catalog.kpis["likes_total"].plugin is None
+    assert not [p for p in catalog.validate() if p.rule in ("duplicate-kpi", "overridden-kpi")]
