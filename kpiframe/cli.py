@@ -347,9 +347,13 @@ def compile_(obj: Context, definitions: tuple[str, ...], kpis: tuple[str, ...], 
              grain: str | None, by: tuple[str, ...], where: str | None, start: str | None,
              end: str | None, platforms: tuple[str, ...]) -> None:
     """Print the SQL that computes KPIS."""
-    catalog = obj.catalog(definitions)
-    click.echo(catalog.compile(kpis, dialect=dialect, grain=grain, by=by, where=where,
-                               start=start, end=end, platforms=platforms or None))
+    from kpiframe.gcpause import gc_paused
+
+    with gc_paused():  # one bounded piece of work, then exit: the collector only costs
+        catalog = obj.catalog(definitions)
+        sql = catalog.compile(kpis, dialect=dialect, grain=grain, by=by, where=where,
+                              start=start, end=end, platforms=platforms or None)
+    click.echo(sql)
 
 
 @main.command()

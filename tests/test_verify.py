@@ -108,3 +108,19 @@ def test_a_compile_still_reads_its_statement_back(tmp_path: Path,
     assert catalog.compile("likes", grain="month") == first
     week = catalog.compile("likes", grain="week")
     assert checked == [first, week]
+
+
+def test_the_collector_is_back_after_a_check_and_after_a_refusal() -> None:
+    import gc
+
+    verify(SAFE, "duckdb", ALLOWED)
+    assert gc.isenabled()
+    with pytest.raises(KpiframeError):
+        verify(HOSTILE["not SQL"], "duckdb", ALLOWED)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        verify(SAFE, "postgres", ALLOWED)
+        assert not gc.isenabled(), "a caller's pause is the caller's to end"
+    finally:
+        gc.enable()

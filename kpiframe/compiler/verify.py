@@ -21,6 +21,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from kpiframe.compiler.sources import parse
+from kpiframe.gcpause import gc_paused
 from kpiframe.platform import Select, Table
 from kpiframe.plugins import ActivePlatform
 from kpiframe.problems import KpiframeError, Problem
@@ -147,8 +148,9 @@ def _check(sql: str, dialect: str, allowed: frozenset[TableName]) -> None:
     level = logger.level
     logger.setLevel(logging.ERROR)  # a fallback to Command is reported below, not logged
     try:
-        statements = [s for s in sqlglot.parse(sql, read=_read_as(dialect))
-                      if s is not None]
+        with gc_paused():  # a large statement: mostly collector time otherwise
+            statements = [s for s in sqlglot.parse(sql, read=_read_as(dialect))
+                          if s is not None]
     except (ParseError, TokenError) as error:
         raise _refuse(sql, f"it does not parse back as {dialect} "
                       f"({str(error).splitlines()[0][:200]})") from None
