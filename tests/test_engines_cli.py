@@ -178,6 +178,39 @@ def test_sample_data_on_sqlite_replaces_only_its_own_tables(tmp_path: Path,
     assert forced.exit_code == 0, forced.output
 
 
+def test_spark_urls_that_cannot_work_fail_fast(tmp_path: Path, two_platforms: None) -> None:
+    # nothing listens: an error at once, not the Connect client's minutes of retries
+    port = _free_port()
+    started = time.monotonic()
+    result = invoke("--project", str(tmp_path), "sample-data", "--engine",
+                    f"sc://127.0.0.1:{port}")
+    assert result.exit_code == 1 and "error[engine-connect]" in result.output, result.output
+    assert f"no Spark Connect server answers at 127.0.0.1:{port}" in result.output
+    assert time.monotonic() - started < 60
+    result = invoke("--project", str(tmp_path), "query", "impressions", "--definitions",
+                    str(DEFINITIONS), "--engine", "spark://local?warehouse=w&catalog=mine")
+    assert result.exit_code == 1 and "error[engine-url]" in result.output, result.output
+    assert "unknown catalog 'mine'" in result.output
+
+
+def test_a_warehouse_another_process_has_open_is_one_clear_error(tmp_path: Path) -> None:
+    import fcntl
+
+    metastore = tmp_path / "warehouse" / "metastore_db"
+    metastore.mkdir(parents=True)
+    # Derby's lock, held by this process as a running Spark would hold it
+    with (metastore / "dbex.lck").open("w") as lock:
+        fcntl.lockf(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        done = subprocess.run(
+            [str(KPIFRAME), "query", "impressions", "--definitions", str(DEFINITIONS),
+             "--engine", "spark://local?warehouse=warehouse"],
+            cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1, done.stderr
+    assert "error[engine-connect]" in done.stderr and "another process has" in done.stderr
+    assert "sc://host:port" in done.stderr
+    assert "Traceback" not in done.stderr and "at org.apache" not in done.stderr
+
+
 # --------------------------------------------------------------------------- Spark Connect
 
 #: a Spark Connect server on a free local port; stops when its stdin closes

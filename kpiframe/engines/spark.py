@@ -94,6 +94,28 @@ def classic_session(url: str) -> Any:
     return spark
 
 
+def _answers(url: str, timeout: float = 10.0) -> None:
+    """Fail fast when nothing listens at the server's address: the Connect client retries
+    a refused connection for minutes before it gives up."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    try:
+        host, port = parts.hostname or "localhost", parts.port or 15002
+    except ValueError:
+        raise KpiframeError(Problem(
+            "engine-url", f"Spark Connect URL {url} has no valid port",
+            hint="sc://host:port, e.g. sc://localhost:15002")) from None
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as error:
+        raise KpiframeError(Problem(
+            "engine-connect", f"no Spark Connect server answers at {host}:{port} ({error})",
+            hint="start one (Spark's sbin/start-connect-server.sh) or check the host and "
+            "port in the engine URL")) from None
+
+
 def _metastore_busy(metastore: str) -> bool:
     """Whether another process has the Derby metastore open: Derby holds a lock on
     dbex.lck for as long as it runs (a file left behind by a killed process is not
@@ -140,6 +162,7 @@ def _open_metastore(spark: Any, url: str, warehouse: str) -> None:
 
 def connect_session(url: str) -> Any:
     """A Spark Connect session for an sc:// URL."""
+    _answers(url)
     _quiet()
     from pyspark.sql import SparkSession
 
