@@ -28,4 +28,15 @@ def _isolate_plugins(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     clear_cache()
 
 
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`dev.py test` runs `-n 2 --dist loadgroup`), every Spark test
+    goes to one worker: a Spark session costs a JVM and ~15 s to start, once per worker
+    that needs one, and two of them would fight over the same two cores."""
+    for item in items:
+        if item.get_closest_marker("spark"):
+            item.add_marker(pytest.mark.xdist_group("spark"))
+
+
 from tests.engines import postgres_url, spark_url  # noqa: E402, F401  (session fixtures)
