@@ -3,6 +3,7 @@
 
     python3 dev.py demo     # install kpiframe and its platform plugins, run the demo
     python3 dev.py test     # install everything the tests need, run ruff, mypy, pytest
+    python3 dev.py test --quick   # the same with DuckDB and SQLite only, for development
 
 Both create a virtual environment in .venv (once) and install into it, so nothing
 touches the system Python. Extra arguments after `test` go to pytest.
@@ -105,18 +106,64 @@ def check_install() -> None:
     run(python(), ROOT / "scripts" / "check_install.py")
 
 
+def _postgres_found() -> bool:
+    """initdb and pg_ctl where tests/engines.py looks for them: on PATH, or in Debian's
+    /usr/lib/postgresql/VERSION/bin (which its postgresql package leaves off PATH)."""
+    if shutil.which("initdb") and shutil.which("pg_ctl"):
+        return True
+    return any((bin_dir / "initdb").exists() and (bin_dir / "pg_ctl").exists()
+               for bin_dir in Path("/usr/lib/postgresql").glob("*/bin"))
+
+
+def _java_found() -> bool:
+    home = os.environ.get("JAVA_HOME")
+    return bool(shutil.which("java") or (home and (Path(home) / "bin" / "java").exists()))
+
+
+def check_engines() -> None:
+    """The full suite starts a PostgreSQL server (initdb, pg_ctl) and a Spark session
+    (java): say what is missing and the one command that installs it before any minutes are
+    spent, rather than let the PostgreSQL and Spark tests fail one by one."""
+    missing = [(what, package) for found, what, package in (
+        (_postgres_found(), "PostgreSQL (initdb, pg_ctl)", "postgresql"),
+        (_java_found(), "Java 17 (for Spark)", "openjdk-17-jre-headless")) if not found]
+    if not missing:
+        return
+    print("the full test suite needs " + " and ".join(what for what, _ in missing)
+          + ". On Debian or Ubuntu, install with:\n\n    sudo apt-get install -y "
+          + " ".join(package for _, package in missing)
+          + "\n\nor run the DuckDB and SQLite tests alone: python3 dev.py test --quick",
+          file=sys.stderr)
+    sys.exit(1)
+
+
+#: pytest's options for the whole suite: two workers, every Spark test on one of them
+#: (tests/conftest.py groups them); arguments given to `dev.py test` come after, so
+#: `-n 0` runs in one process again
+PARALLEL = ["-n", "2", "--dist", "loadgroup"]
+#: --quick: no PostgreSQL server and no Spark session (tests marked postgres or spark)
+QUICK = ["-m", "not postgres and not spark"]
+
+
 def test(args: list[str]) -> None:
+    """`test [--quick] [PYTEST ARGS]`: --quick skips the PostgreSQL and Spark tests, the
+    install proof and the docs site build: DuckDB and SQLite only, for development."""
+    quick = "--quick" in args
+    args = [a for a in args if a != "--quick"]
     install("test")
+    if not quick:
+        check_engines()
     ensure_chromium()
     run(python(), "-m", "ruff", "check", "kpiframe", "plugins", "tests", "benchmarks",
         "scripts", "dev.py")
     run(python(), "-m", "mypy")
-    check_install()
-    build_docs()
+    if not quick:
+        check_install()
+        build_docs()
     env = dict(os.environ)
     env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     env["PYSPARK_PYTHON"] = str(python())
-    run(python(), "-m", "pytest", *args, env=env)
+    run(python(), "-m", "pytest", *PARALLEL, *(QUICK if quick else []), *args, env=env)
 
 
 COMMANDS = {"demo": demo, "test": test}
