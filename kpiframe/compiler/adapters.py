@@ -98,10 +98,11 @@ class Adapter:
             return frozenset()
         return frozenset({("", self.constant_from.casefold())})
 
-    def arg_max(self, value: exp.Expr, time: exp.Expr, keep: exp.Expr, kind: Kind,
-                time_type: str) -> exp.Expr:
-        """`value` at the latest `time` among rows where `keep` holds; the largest value
-        among rows tied at that time. Only where `takes_last(kind, time_type)`."""
+    def arg_max(self, value: exp.Expr, time: exp.Expr, condition: exp.Expr | None,
+                kind: Kind, time_type: str) -> exp.Expr:
+        """`value` at the latest `time` among rows that meet `condition` (None: all) and
+        have a value and a time; the largest value among rows tied at that time. Only
+        where `takes_last(kind, time_type)`."""
         raise NotImplementedError("this dialect takes `last` through a window")
 
     def series(self, first: exp.Expr, last: exp.Expr, unit: str,
@@ -205,6 +206,16 @@ def replace(text: exp.Expr, old: str, new: str) -> exp.Expr:
         text, exp.Literal.string(old), exp.Literal.string(new)])
 
 
+def usable(value: exp.Expr, time: exp.Expr, condition: exp.Expr | None) -> exp.Expr:
+    """A row `last` may take: it meets the condition and has a value and a time."""
+    present: list[exp.Expr] = [
+        exp.Not(this=exp.Is(this=exp.Paren(this=v.copy()), expression=exp.null()))
+        for v in (value, time)]
+    if condition is not None:
+        present.insert(0, condition.copy())
+    return exp.and_(*present, copy=False)
+
+
 def _epoch_day() -> exp.Expr:
     return exp.cast(exp.Literal.string("1970-01-01"), exp.DataType.Type.DATE)
 
@@ -222,11 +233,18 @@ class _ArgMaxFilter(Adapter):
     def key(self, time: exp.Expr, value: exp.Expr, kind: Kind, time_type: str) -> exp.Expr:
         return exp.Tuple(expressions=[time, value])
 
-    def arg_max(self, value: exp.Expr, time: exp.Expr, keep: exp.Expr, kind: Kind,
-                time_type: str) -> exp.Expr:
+    def arg_max(self, value: exp.Expr, time: exp.Expr, condition: exp.Expr | None,
+                kind: Kind, time_type: str) -> exp.Expr:
         key = self.key(time, value.copy(), kind, time_type)
-        return exp.Filter(this=exp.ArgMax(this=value, expression=key),
-                          expression=exp.Where(this=keep))
+        keep = condition if self.null_key(kind) else usable(value, time, condition)
+        latest = exp.ArgMax(this=value, expression=key)
+        return latest if keep is None else exp.Filter(this=latest,
+                                                      expression=exp.Where(this=keep))
+
+    def null_key(self, kind: Kind) -> bool:
+        """Whether the key is NULL where the value or the time is: then ARG_MAX skips the
+        row by itself (a pair of NULLs is not NULL), and only the condition filters."""
+        return False
 
 
 class DuckDB(_ArgMaxFilter):
@@ -235,6 +253,9 @@ class DuckDB(_ArgMaxFilter):
     escape."""
 
     names = ("duckdb",)
+
+    def null_key(self, kind: Kind) -> bool:
+        return kind == "integer"
 
     def key(self, time: exp.Expr, value: exp.Expr, kind: Kind, time_type: str) -> exp.Expr:
         """A whole-number value and its time as one HUGEINT, time * 2^64 + value: a BIGINT
@@ -271,12 +292,15 @@ class Postgres(Adapter):
     def takes_last(self, value: Kind, time: str) -> bool:
         return value != "other"
 
-    def arg_max(self, value: exp.Expr, time: exp.Expr, keep: exp.Expr, kind: Kind,
-                time_type: str) -> exp.Expr:
+    def arg_max(self, value: exp.Expr, time: exp.Expr, condition: exp.Expr | None,
+                kind: Kind, time_type: str) -> exp.Expr:
         """The second element of MAX(ARRAY[time, value]): arrays compare element by
         element, and MAX takes them in a hash aggregate where ROW_NUMBER() sorts every
         row. The time is a whole number (days, or microseconds since 1970) so that both
-        elements have one type: BIGINT, or NUMERIC for an exact decimal value."""
+        elements have one type: BIGINT, or NUMERIC for an exact decimal value. An array
+        holding a NULL is not NULL (and sorts last), so rows without a value or a time
+        are filtered out."""
+        keep = usable(value, time, condition)
         whole = exp.DataType.Type.BIGINT if kind == "integer" else exp.DataType.Type.DECIMAL
         ticks: exp.Expr
         if time_type == "date":

@@ -11,6 +11,7 @@ from sqlglot import exp
 from kpiframe import canonical
 from kpiframe.compiler import dates
 from kpiframe.compiler.adapters import adapt_row_expr, adapter
+from kpiframe.compiler.adapters import usable as usable_row
 from kpiframe.compiler.calendar import Calendar
 from kpiframe.compiler.kinds import Kind, value_kind
 from kpiframe.compiler.plan import Measure, Scan
@@ -29,11 +30,7 @@ def when(expr: exp.Expr, cond: exp.Expr | None) -> exp.Expr:
 
 def usable(value: exp.Expr, cond: exp.Expr | None) -> exp.Expr:
     """A row `last` may take: it meets the condition and has a value and a time."""
-    present = [exp.Not(this=exp.Is(this=exp.Paren(this=v), expression=exp.null()))
-               for v in (value.copy(), col("_t"))]
-    full = conjoin(cond.copy() if cond is not None else None, *present)
-    assert full is not None
-    return full
+    return usable_row(value, col("_t"), cond)
 
 
 def last_kinds(scan: Scan, m: Measure) -> tuple[Kind, str]:
@@ -275,7 +272,7 @@ class Scans(Calendar):
                 combined = exp.Sum(this=part(f"p_{name}", counted))
             elif m.agg == "last":
                 assert value is not None
-                latest = arg_max(value.copy(), col("_t"), usable(value, condition),
+                latest = arg_max(value.copy(), col("_t"), condition,
                                  *last_kinds(scan, m))
                 combined = exp.Sum(this=part(f"p_{name}", latest))
             elif m.agg == "avg":

@@ -12,22 +12,11 @@ WITH "agg_account_daily" AS (
         "followers",
         CAST(DATE_DIFF('DAY', CAST('1970-01-01' AS DATE), "_t") AS INT128) * 18446744073709551616 + "followers"
       ) FILTER(WHERE
-        "_day" >= CAST('2024-01-15' AS DATE)
-        AND NOT (
-          "followers"
-        ) IS NULL
-        AND NOT (
-          "_t"
-        ) IS NULL) AS "p_m_followers",
+        "_day" >= CAST('2024-01-15' AS DATE)) AS "p_m_followers",
       ARG_MAX(
         "followers",
         CAST(DATE_DIFF('DAY', CAST('1970-01-01' AS DATE), "_t") AS INT128) * 18446744073709551616 + "followers"
-      ) FILTER(WHERE
-        NOT (
-          "followers"
-        ) IS NULL AND NOT (
-          "_t"
-        ) IS NULL) AS "p_w_followers"
+      ) AS "p_w_followers"
     FROM (
       SELECT
         "platform",
