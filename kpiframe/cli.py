@@ -601,7 +601,10 @@ def sample_data(obj: Context, engine: str | None, scale: float, seed: int,
     path = (parse_url(url).path or "(in memory)") if duckdb_target else redact(url)
     click.echo(f"\nWrote {summary.total_rows:,} rows for {len(summary.platforms)} platforms to "
                f"{path} in {summary.elapsed_seconds:.1f} s.")
-    flag = "" if engine is None else f" --engine {redact(url)}"
+    import shlex
+
+    # quoted: `?a=1&b=2` in a URL would end the command in a shell
+    flag = "" if engine is None else f" --engine {shlex.quote(redact(url))}"
     # the demo reads DuckDB files only: suggest it only where it can run
     demo = f"  kpiframe demo{flag}\n" if duckdb_target else ""
     click.echo("Next:\n"
