@@ -203,6 +203,45 @@ def _kind(value: object) -> str:
     return f"a {type(value).__name__}"
 
 
+class _Kpis(dict[str, Kpi]):
+    """The catalog's KPIs by name, counting its changes, so the frozen ResolvedCatalog
+    built from them is rebuilt after one rather than answering from stale KPIs."""
+
+    version = 0
+
+    def __setitem__(self, key: str, value: Kpi) -> None:
+        self.version += 1
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        self.version += 1
+        super().__delitem__(key)
+
+    def pop(self, *args: Any) -> Any:  # type: ignore[override]
+        self.version += 1
+        return super().pop(*args)
+
+    def popitem(self) -> tuple[str, Kpi]:
+        self.version += 1
+        return super().popitem()
+
+    def update(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        self.version += 1
+        super().update(*args, **kwargs)
+
+    def setdefault(self, key: str, default: Kpi) -> Kpi:  # type: ignore[override]
+        self.version += 1
+        return super().setdefault(key, default)
+
+    def clear(self) -> None:
+        self.version += 1
+        super().clear()
+
+    def __ior__(self, other: Any) -> _Kpis:  # type: ignore[override,misc]
+        self.version += 1
+        return super().__ior__(other)  # type: ignore[no-any-return]
+
+
 class Catalog:
     """A set of KPI definitions and the plugins they are resolved against."""
 
@@ -215,7 +254,7 @@ class Catalog:
         self.files = list(files)
         self.project = project
         self.registry = registry
-        self.kpis: dict[str, Kpi] = {}
+        self.kpis: dict[str, Kpi] = _Kpis()
         self.load_problems: list[Problem] = list(project.problems)
         self.broken: set[str] = set()
         self.unparsed: set[str] = set()
@@ -274,12 +313,19 @@ class Catalog:
         """The platforms this project uses: enabled, each in its configured layout."""
         return self.registry.active(self.project.platforms)
 
-    @cached_property
+    @property
     def resolved(self) -> ResolvedCatalog:
-        """Stage 2: the KPIs and active platforms, frozen, for planning and SQL."""
+        """Stage 2: the KPIs and active platforms, frozen, for planning and SQL. Built
+        once, and again only if `kpis` was changed since (a Python caller may)."""
         from kpiframe.resolve import resolve
 
-        return resolve(self)
+        kpis = self.kpis
+        version = kpis.version if isinstance(kpis, _Kpis) else None
+        cached = self.__dict__.get("_resolved")
+        if cached is None or version is None or cached[0] != version:
+            cached = (version, resolve(self))
+            self.__dict__["_resolved"] = cached
+        return cached[1]
 
     def _refuse_unparsed(self, names: Sequence[str] | str) -> None:
         """Stop with the files' own errors when `names`, or a KPI they are computed from,

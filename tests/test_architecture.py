@@ -182,3 +182,19 @@ def test_show_plan_prints_scans_windows_and_joins(standard: kpiframe.Catalog) ->
                                 catch_exceptions=False)
     assert "  window engagements_ytd = sum of engagements, year to date " \
         "(window frame over the day spine)" in result.output.splitlines()
+
+
+def test_a_changed_catalog_is_resolved_again(standard: kpiframe.Catalog) -> None:
+    """A Python caller may replace a KPI after loading: the frozen snapshot the compiler
+    reads is rebuilt, never answers from the KPI that was replaced."""
+    import dataclasses as dc
+
+    catalog = kpiframe.load_catalog(ROOT / "definitions")
+    before = catalog.resolved
+    likes = catalog.kpis["likes"]
+    catalog.kpis["likes"] = dc.replace(likes, filter="post_type = 'video'")  # type: ignore[call-arg]
+    assert catalog.resolved is not before
+    assert catalog.resolved.kpis["likes"].filter == "post_type = 'video'"
+    assert "video" in catalog.compile("likes", pretty=False)
+    catalog.kpis |= {"likes": likes}
+    assert "video" not in catalog.compile("likes", pretty=False)
