@@ -82,7 +82,7 @@ def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
         stack.append(node)
         for nxt in sorted(graph[node]):
             if state.get(nxt) == 1:
-                return stack[stack.index(nxt):] + [nxt]
+                return [*stack[stack.index(nxt):], nxt]
             if nxt not in state:
                 found = visit(nxt)
                 if found:
@@ -194,7 +194,7 @@ def test_a_changed_catalog_is_resolved_again(standard: kpiframe.Catalog) -> None
     likes = catalog.kpis["likes"]
     catalog.kpis["likes"] = dc.replace(likes, filter="post_type = 'video'")  # type: ignore[call-arg]
     assert catalog.resolved is not before
-    assert catalog.resolved.kpis["likes"].filter == "post_type = 'video'"
+    assert getattr(catalog.resolved.kpis["likes"], "filter", None) == "post_type = 'video'"
     assert "video" in catalog.compile("likes", pretty=False)
     catalog.kpis |= {"likes": likes}
     assert "video" not in catalog.compile("likes", pretty=False)
