@@ -19,6 +19,7 @@ Schemas are Spark databases.
 from __future__ import annotations
 
 import os
+import shlex
 import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -67,6 +68,7 @@ def classic_session(url: str) -> Any:
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", parsed.query.get("partitions", "2"))
     )
+    java = {"log4j2.configurationFile": _log_config()}
     warehouse = parsed.query.get("warehouse")
     if catalog == "hive":
         # absolute, so a process started elsewhere finds the same tables and metastore
@@ -77,18 +79,18 @@ def classic_session(url: str) -> Any:
             builder.config("spark.sql.catalogImplementation", "hive")
             .config("spark.hadoop.javax.jdo.option.ConnectionURL",
                     f"jdbc:derby:;databaseName={metastore};create=true")
-            # Derby's log goes next to its database, not into the working directory
-            .config("spark.driver.extraJavaOptions",
-                    f"-Dderby.system.home={warehouse} "
-                    f"-Dderby.stream.error.file={os.path.join(warehouse, 'derby.log')}")
             .enableHiveSupport()
         )
+        # Derby's log goes next to its database, not into the working directory
+        java["derby.system.home"] = warehouse
+        java["derby.stream.error.file"] = os.path.join(warehouse, "derby.log")
+    builder = builder.config("spark.driver.extraJavaOptions", " ".join(
+        shlex.quote(f"-D{name}={value}") for name, value in java.items()))
     if warehouse:
         builder = builder.config("spark.sql.warehouse.dir", warehouse)
     if catalog == "hive" and _metastore_busy(os.path.join(warehouse or "", "metastore_db")):
         raise _busy(url, warehouse or "")
     spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel("ERROR")
     if catalog == "hive":
         _open_metastore(spark, url, warehouse or "")
     return spark
@@ -114,6 +116,35 @@ def _answers(url: str, timeout: float = 10.0) -> None:
             "engine-connect", f"no Spark Connect server answers at {host}:{port} ({error})",
             hint="start one (Spark's sbin/start-connect-server.sh) or check the host and "
             "port in the engine URL")) from None
+
+
+#: Spark's JVM logs only what is fatal: kpiframe reports every failure itself, as a
+#: problem, and a CLI user should not read Spark's start-up chatter or Hive's stack traces
+LOG4J2 = """\
+rootLogger.level = fatal
+rootLogger.appenderRef.stderr.ref = console
+appender.console.type = Console
+appender.console.name = console
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = %d{yy/MM/dd HH:mm:ss} %p %c{1}: %m%n%ex
+"""
+
+
+def _log_config() -> str:
+    """The log4j2 configuration file for Spark sessions kpiframe starts (written once to
+    the temporary folder, atomically, as the JVM needs a file)."""
+    import hashlib
+    import tempfile
+
+    digest = hashlib.sha256(LOG4J2.encode()).hexdigest()[:12]
+    path = os.path.join(tempfile.gettempdir(), f"kpiframe-spark-log4j2-{digest}.properties")
+    if not os.path.isfile(path):
+        fd, partial = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".partial")
+        with os.fdopen(fd, "w") as out:
+            out.write(LOG4J2)
+        os.replace(partial, path)
+    return path
 
 
 def _metastore_busy(metastore: str) -> bool:
