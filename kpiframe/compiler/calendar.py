@@ -9,6 +9,7 @@ from kpiframe.compiler import dates
 from kpiframe.compiler.adapters import adapter
 from kpiframe.compiler.sources import quoted
 from kpiframe.compiler.state import State, col
+from kpiframe.compiler.trees import cross_join
 
 
 class Calendar(State):
@@ -31,11 +32,8 @@ class Calendar(State):
         """Join the one-row `bounds` CTE when any of `names` comes from the data."""
         known = self.literal_bounds()
         if any(known[n] is None for n in names):
-            query = query.join(
-                exp.Table(this=quoted("bounds"), alias=exp.TableAlias(this=quoted("b"))),
-                join_type="cross",
-                copy=False,
-            )
+            query = cross_join(query, exp.Table(this=quoted("bounds"),
+                                                alias=exp.TableAlias(this=quoted("b"))))
         return query
 
     def bounds(self) -> exp.Select:
@@ -120,11 +118,8 @@ class Calendar(State):
             exp.Table(this=quoted("digits"), alias=exp.TableAlias(this=quoted("d0"))), copy=False
         )
         for i in range(1, digits):
-            nums = nums.join(
-                exp.Table(this=quoted("digits"), alias=exp.TableAlias(this=quoted(f"d{i}"))),
-                join_type="cross",
-                copy=False,
-            )
+            nums = cross_join(nums, exp.Table(this=quoted("digits"),
+                                              alias=exp.TableAlias(this=quoted(f"d{i}"))))
         unit, size = dates.STEP[self.grain]
         step: exp.Expr = col("n", "n")
         if size != 1:
@@ -201,11 +196,8 @@ class Calendar(State):
                 exp.Table(this=quoted("spine"), alias=exp.TableAlias(this=quoted("s"))), copy=False
             )
             if self.by:
-                query = query.join(
-                    exp.Table(this=quoted("keys"), alias=exp.TableAlias(this=quoted("k"))),
-                    join_type="cross",
-                    copy=False,
-                )
+                query = cross_join(query, exp.Table(this=quoted("keys"),
+                                                    alias=exp.TableAlias(this=quoted("k"))))
             if self.req.start is not None or self.plan.spine_reaches_back:
                 query = self.cross_bounds(query, "lo").where(
                     exp.GTE(this=col("period", "s"), expression=self.bound("lo")), copy=False

@@ -35,6 +35,7 @@ from kpiframe.compiler.request import Request
 from kpiframe.compiler.scans import Scans
 from kpiframe.compiler.sources import quoted
 from kpiframe.compiler.state import col, conjoin
+from kpiframe.compiler.trees import cross_join, left_join
 from kpiframe.compiler.verify import allowed_tables, verify
 from kpiframe.definitions import Cumulative, Kpi, Ratio, Simple, Weighted
 from kpiframe.exprbuild import safe_div
@@ -110,17 +111,12 @@ class Writer(Scans):
                 exp.Subquery(this=one, alias=exp.TableAlias(this=quoted("s"))), copy=False
             )
         if self.by and self.grain:
-            query = query.join(
-                exp.Table(this=quoted("keys"), alias=exp.TableAlias(this=quoted("k"))),
-                join_type="cross",
-                copy=False,
-            )
-        query = query.join(
-            exp.Table(this=quoted(day), alias=exp.TableAlias(this=quoted("d"))),
-            on=conjoin(*conditions),
-            join_type="left",
-            copy=False,
-        )
+            query = cross_join(query, exp.Table(this=quoted("keys"),
+                                                alias=exp.TableAlias(this=quoted("k"))))
+        on = conjoin(*conditions)
+        assert on is not None
+        query = left_join(query, exp.Table(this=quoted(day),
+                                           alias=exp.TableAlias(this=quoted("d"))), on)
         if group:
             query = query.group_by(*group, copy=False)
         return query
@@ -149,14 +145,14 @@ class Writer(Scans):
                            exp.alias_(total, quoted("v"), copy=False), copy=False).from_(
             exp.Table(this=quoted("spine"), alias=exp.TableAlias(this=quoted("s"))), copy=False)
         if self.by:
-            query = query.join(
-                exp.Table(this=quoted("keys"), alias=exp.TableAlias(this=quoted("k"))),
-                join_type="cross", copy=False)
+            query = cross_join(query, exp.Table(this=quoted("keys"),
+                                                alias=exp.TableAlias(this=quoted("k"))))
         on: list[exp.Expr] = [exp.EQ(this=col("period", "d"), expression=col("period", "s"))]
         on += [adapter(self.dialect).null_safe_eq(col(dim, "d"), col(dim, "k")) for dim in self.by]
-        return query.join(
-            exp.Table(this=quoted(f"day_{inner.source}"), alias=exp.TableAlias(this=quoted("d"))),
-            on=conjoin(*on), join_type="left", copy=False)
+        frame_on = conjoin(*on)
+        assert frame_on is not None
+        return left_join(query, exp.Table(this=quoted(f"day_{inner.source}"),
+                                          alias=exp.TableAlias(this=quoted("d"))), frame_on)
 
     def average(self, ratio: Ratio) -> exp.Select:
         """Per-entity ratios, averaged: Hootsuite's "average engagement rate by reach"."""
@@ -227,13 +223,9 @@ class Writer(Scans):
                 copy=False,
             )
             .from_(exp.Subquery(this=num, alias=exp.TableAlias(this=quoted("a"))), copy=False)
-            .join(
-                exp.Subquery(this=den, alias=exp.TableAlias(this=quoted("b"))),
-                on=conjoin(*on),
-                join_type="left",
-                copy=False,
-            )
         )
+        joined = left_join(joined, exp.Subquery(this=den, alias=exp.TableAlias(this=quoted("b"))),
+                           conjoin(*on) or exp.true())
         outer_group = [col("period")] if self.grain else []
         outer_group += [col(d) for d in self.by]
         query = exp.select(
@@ -290,12 +282,9 @@ class Writer(Scans):
                 on.append(exp.EQ(this=col("period", alias), expression=self.chain_period(chain)))
             for dim in self.by:
                 on.append(adapter(self.dialect).null_safe_eq(col(dim, alias), col(dim, "base")))
-            query = query.join(
-                exp.Table(this=quoted(key), alias=exp.TableAlias(this=quoted(alias))),
-                on=conjoin(*on) or exp.true(),
-                join_type="left",
-                copy=False,
-            )
+            query = left_join(query, exp.Table(this=quoted(key),
+                                               alias=exp.TableAlias(this=quoted(alias))),
+                              conjoin(*on) or exp.true())
         if order:
             query = query.order_by(*order, copy=False)
         for name, cte in ctes:

@@ -26,3 +26,16 @@ def number(value: float) -> exp.Expr:
     if float(value).is_integer():
         return exp.Literal.number(int(value))
     return exp.Literal.number(repr(float(value)))
+
+
+def cross_join(query: exp.Select, relation: exp.Expr) -> exp.Select:
+    """`query CROSS JOIN relation`, built as a node: `Select.join` parses its join type
+    from text on every call, a measurable part of compiling a small request."""
+    query.append("joins", exp.Join(this=relation, kind="CROSS"))
+    return query
+
+
+def left_join(query: exp.Select, relation: exp.Expr, on: exp.Expr) -> exp.Select:
+    """`query LEFT JOIN relation ON on`, built as a node (see `cross_join`)."""
+    query.append("joins", exp.Join(this=relation, side="LEFT", on=on))
+    return query
