@@ -6,11 +6,10 @@ and the facade over the others, so the CLI stays a thin shell over the Python AP
 
 from __future__ import annotations
 
-import gc
 import os
 import re
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -474,20 +473,14 @@ def _dialect(name: str) -> str:
     return name
 
 
-@contextmanager
-def collecting_later() -> Iterator[None]:
+def collecting_later() -> AbstractContextManager[None]:
     """No cycle collection while a catalog is loaded or validated; the usual collections
     resume afterwards. Loading builds hundreds of thousands of small, long-lived, acyclic
     objects (the located YAML trees), and the collector's full passes over them, again
-    and again as they grew, were a third of loading a 10,000-KPI catalog. Only a
-    collector that was on is turned back on, so nesting is harmless."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
+    and again as they grew, were a third of loading a 10,000-KPI catalog."""
+    from kpiframe.gcpause import gc_paused
+
+    return gc_paused()
 
 
 def load_catalog(

@@ -40,6 +40,7 @@ from kpiframe.compiler.verify import allowed_tables, verify
 from kpiframe.definitions import Cumulative, Kpi, Ratio, Simple, Weighted
 from kpiframe.exprbuild import safe_div
 from kpiframe.expressions import row_expr
+from kpiframe.gcpause import gc_paused
 from kpiframe.resolve import ResolvedCatalog
 
 if TYPE_CHECKING:
@@ -363,4 +364,5 @@ def compile_query(catalog: ResolvedCatalog | Catalog, request: Request,
                   dialect: str) -> Compiled:
     """Plan a checked request, then write it for `dialect` (a Catalog is resolved first)."""
     resolved = catalog if isinstance(catalog, ResolvedCatalog) else catalog.resolved
-    return write(plan_query(resolved, request), resolved, dialect)
+    with gc_paused():  # tens of thousands of sqlglot nodes: see kpiframe/gcpause.py
+        return write(plan_query(resolved, request), resolved, dialect)
