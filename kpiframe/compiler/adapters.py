@@ -236,15 +236,9 @@ class _ArgMaxFilter(Adapter):
     def arg_max(self, value: exp.Expr, time: exp.Expr, condition: exp.Expr | None,
                 kind: Kind, time_type: str) -> exp.Expr:
         key = self.key(time, value.copy(), kind, time_type)
-        keep = condition if self.null_key(kind) else usable(value, time, condition)
-        latest = exp.ArgMax(this=value, expression=key)
-        return latest if keep is None else exp.Filter(this=latest,
-                                                      expression=exp.Where(this=keep))
-
-    def null_key(self, kind: Kind) -> bool:
-        """Whether the key is NULL where the value or the time is: then ARG_MAX skips the
-        row by itself (a pair of NULLs is not NULL), and only the condition filters."""
-        return False
+        # a pair holding a NULL is not NULL: rows without a value or a time are filtered
+        return exp.Filter(this=exp.ArgMax(this=value, expression=key),
+                          expression=exp.Where(this=usable(value, time, condition)))
 
 
 class DuckDB(_ArgMaxFilter):
@@ -254,23 +248,33 @@ class DuckDB(_ArgMaxFilter):
 
     names = ("duckdb",)
 
-    def null_key(self, kind: Kind) -> bool:
-        return kind == "integer"
-
-    def key(self, time: exp.Expr, value: exp.Expr, kind: Kind, time_type: str) -> exp.Expr:
-        """A whole-number value and its time as one HUGEINT, time * 2^64 + value: a BIGINT
-        value lies in [-2^63, 2^63), so the number orders as the pair does. DuckDB
-        compares a pair (a STRUCT) through a generic path at twice the cost."""
+    def arg_max(self, value: exp.Expr, time: exp.Expr, condition: exp.Expr | None,
+                kind: Kind, time_type: str) -> exp.Expr:
+        """A whole-number value and its time packed in one INT128, time * 2^64 + value +
+        2^63: a BIGINT value lies in [-2^63, 2^63), so the number orders as the pair
+        (time, value) does, and its low 64 bits give the value back. MAX of it skips
+        NULLs (a row without a value or a time), then one AND per entity unpacks it.
+        DuckDB compares a pair (a STRUCT) through a generic path at twice the cost of
+        a plain ARG_MAX; this is within a few percent of one. Other values keep the
+        pair."""
         if kind != "integer":
-            return super().key(time, value, kind, time_type)
+            return super().arg_max(value, time, condition, kind, time_type)
         ticks: exp.Expr
         if time_type == "date":
-            ticks = exp.DateDiff(this=time, expression=_epoch_day(), unit=exp.var("DAY"))
+            ticks = exp.Sub(this=time, expression=_epoch_day())  # days, a BIGINT
         else:
             ticks = exp.Anonymous(this="EPOCH_US", expressions=[time])
         high = exp.Mul(this=exp.cast(ticks, exp.DataType.Type.INT128),
                        expression=exp.Literal.number(2**64))
-        return exp.Add(this=high, expression=value)
+        packed = exp.Add(this=exp.Add(this=high, expression=value),
+                         expression=exp.Literal.number(2**63))
+        latest: exp.Expr = exp.Max(this=packed)
+        if condition is not None:
+            latest = exp.Filter(this=latest, expression=exp.Where(this=condition))
+        low = exp.BitwiseAnd(this=exp.Paren(this=latest),
+                             expression=exp.Literal.number(2**64 - 1))
+        return exp.cast(exp.Sub(this=exp.Paren(this=low), expression=exp.Literal.number(2**63)),
+                        exp.DataType.Type.BIGINT)
 
     def series(self, first: exp.Expr, last: exp.Expr, unit: str,
                size: int) -> exp.Expr | None:

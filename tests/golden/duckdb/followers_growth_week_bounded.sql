@@ -8,15 +8,21 @@ WITH "agg_account_daily" AS (
       "period",
       "platform",
       "account_id",
-      ARG_MAX(
-        "followers",
-        CAST(DATE_DIFF('DAY', CAST('1970-01-01' AS DATE), "_t") AS INT128) * 18446744073709551616 + "followers"
-      ) FILTER(WHERE
-        "_day" >= CAST('2024-01-15' AS DATE)) AS "p_m_followers",
-      ARG_MAX(
-        "followers",
-        CAST(DATE_DIFF('DAY', CAST('1970-01-01' AS DATE), "_t") AS INT128) * 18446744073709551616 + "followers"
-      ) AS "p_w_followers"
+      CAST((
+        (
+          MAX(
+            CAST("_t" - CAST('1970-01-01' AS DATE) AS INT128) * 18446744073709551616 + "followers" + 9223372036854775808
+          ) FILTER(WHERE
+            "_day" >= CAST('2024-01-15' AS DATE))
+        ) & 18446744073709551615
+      ) - 9223372036854775808 AS BIGINT) AS "p_m_followers",
+      CAST((
+        (
+          MAX(
+            CAST("_t" - CAST('1970-01-01' AS DATE) AS INT128) * 18446744073709551616 + "followers" + 9223372036854775808
+          )
+        ) & 18446744073709551615
+      ) - 9223372036854775808 AS BIGINT) AS "p_w_followers"
     FROM (
       SELECT
         "platform",
