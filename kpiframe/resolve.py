@@ -23,9 +23,10 @@ if TYPE_CHECKING:
     from kpiframe.catalog import Catalog
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ResolvedCatalog:
-    """Every KPI by name and every active platform by name, read-only."""
+    """Every KPI by name and every active platform by name, read-only. Compared and
+    hashed by identity: what was compiled against one is remembered for it alone."""
 
     kpis: Mapping[str, Kpi]
     platforms: Mapping[str, ActivePlatform]

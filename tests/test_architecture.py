@@ -198,3 +198,17 @@ def test_a_changed_catalog_is_resolved_again(standard: kpiframe.Catalog) -> None
     assert "video" in catalog.compile("likes", pretty=False)
     catalog.kpis |= {"likes": likes}
     assert "video" not in catalog.compile("likes", pretty=False)
+
+
+def test_the_same_request_is_compiled_once_per_resolved_catalog(
+        standard: kpiframe.Catalog) -> None:
+    """A ResolvedCatalog never changes, so a request compiled against it again is the
+    statement already written (and already checked), not a new one."""
+    from kpiframe.compiler import compile_query
+
+    request = make_request(standard, ["likes"], grain="month")
+    first = compile_query(standard.resolved, request, "duckdb")
+    assert compile_query(standard.resolved, request, "duckdb") is first
+    assert compile_query(standard.resolved, request, "postgres") is not first
+    assert first.sql() is first.sql()
+    assert first.sql(pretty=True) != first.sql()

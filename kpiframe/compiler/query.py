@@ -20,13 +20,17 @@ the writer parts it stacks on (`Scans` over `Calendar` over `State`) only write 
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+from weakref import WeakKeyDictionary
 
 from sqlglot import exp
 
 from kpiframe import canonical
+from kpiframe import columns as physical_columns
 from kpiframe.compiler import dates
 from kpiframe.compiler.adapters import adapt_row_expr, adapter
 from kpiframe.compiler.plan import Plan
@@ -307,6 +311,11 @@ class Compiled:
     spine_cap: int | None = None
     #: bounds known at compile time (spine_lo, hi), as dates; None where the data decides
     known_bounds: Mapping[str, dt.date | None] = field(default_factory=dict)
+    #: the statement's text, pretty and not, once printed and checked
+    _texts: dict[bool, str] = field(default_factory=dict, compare=False, repr=False)
+    #: one print at a time: a compiled statement may be shared (compile_query remembers)
+    _printing: threading.Lock = field(default_factory=threading.Lock, compare=False,
+                                      repr=False)
 
     def bounds_probe(self) -> str:
         """`SELECT spine_lo, hi FROM bounds` over this statement's CTEs: what the data
@@ -321,11 +330,20 @@ class Compiled:
 
     def sql(self, pretty: bool = False) -> str:
         """The statement, checked as the engine will read it (verify.py) before anyone
-        can run it."""
-        # the tree is built once per compile and never reused: no need to copy it
-        sql = self.tree.sql(dialect=self.dialect, identify=True, pretty=pretty, copy=False)
-        verify(sql, self.dialect, self.tables)
-        return sql
+        can run it. Printed once per form: the tree never changes after compile."""
+        text = self._texts.get(pretty)
+        if text is not None:
+            return text
+        with self._printing:
+            text = self._texts.get(pretty)
+            if text is None:
+                # the first print may transform the tree in place (no copy: it is
+                # large); later prints copy what it left
+                text = self.tree.sql(dialect=self.dialect, identify=True, pretty=pretty,
+                                     copy=bool(self._texts))
+                verify(text, self.dialect, self.tables)
+                self._texts[pretty] = text
+        return text
 
 
 def value_kind(kpi: Kpi) -> str:
@@ -364,5 +382,29 @@ def compile_query(catalog: ResolvedCatalog | Catalog, request: Request,
                   dialect: str) -> Compiled:
     """Plan a checked request, then write it for `dialect` (a Catalog is resolved first)."""
     resolved = catalog if isinstance(catalog, ResolvedCatalog) else catalog.resolved
+    if physical_columns.current() is not None:  # checked against a live connection's tables
+        with gc_paused():
+            return write(plan_query(resolved, request), resolved, dialect)
+    # a ResolvedCatalog never changes, so the same request compiles to the same statement
+    where = request.where.text if request.where is not None else None
+    key = (request.kpis, request.grain, request.by, where, request.start, request.end,
+           request.platforms, dialect)
+    with _MEMO_LOCK:
+        memo = _MEMO.setdefault(resolved, OrderedDict())
+        compiled = memo.get(key)
+        if compiled is not None:
+            memo.move_to_end(key)
+            return compiled
     with gc_paused():  # tens of thousands of sqlglot nodes: see kpiframe/gcpause.py
-        return write(plan_query(resolved, request), resolved, dialect)
+        compiled = write(plan_query(resolved, request), resolved, dialect)
+    with _MEMO_LOCK:
+        memo[key] = compiled
+        if len(memo) > 64:
+            memo.popitem(last=False)
+    return compiled
+
+
+#: compiled statements by request, per ResolvedCatalog (gone with it)
+_MEMO: WeakKeyDictionary[ResolvedCatalog, OrderedDict[tuple[object, ...], Compiled]] = \
+    WeakKeyDictionary()
+_MEMO_LOCK = threading.Lock()
