@@ -30,11 +30,22 @@ def _isolate_plugins(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 
+#: a test that asks for one of these fixtures needs that engine, marked or not: the marker
+#: is what `-m "not postgres and not spark"` (`dev.py test --quick`) goes by
+ENGINE_FIXTURES = {"postgres_url": "postgres", "spark_url": "spark",
+                   "spark_connect_url": "spark"}
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (`dev.py test` runs `-n 2 --dist loadgroup`), every Spark test
-    goes to one worker: a Spark session costs a JVM and ~15 s to start, once per worker
-    that needs one, and two of them would fight over the same two cores."""
+    """Mark every test that uses a PostgreSQL server or Spark, so the quick run leaves all
+    of them out. Under pytest-xdist (`dev.py test` runs `-n 2 --dist loadgroup`), every
+    Spark test goes to one worker: a Spark session costs a JVM and ~15 s to start, once per
+    worker that needs one, and two of them would fight over the same two cores."""
     for item in items:
+        for fixture in getattr(item, "fixturenames", ()):
+            marker = ENGINE_FIXTURES.get(fixture)
+            if marker and not item.get_closest_marker(marker):
+                item.add_marker(getattr(pytest.mark, marker))
         if item.get_closest_marker("spark"):
             item.add_marker(pytest.mark.xdist_group("spark"))
 
