@@ -116,12 +116,22 @@ def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def spark_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """One Spark session for the whole run (per xdist worker; tests/conftest.py puts every
+    Spark test on the same one): every SparkConnection in this process shares it."""
+    from kpiframe.engines.spark import SparkConnection
+
     warehouse = tmp_path_factory.mktemp("spark-warehouse")
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     os.environ.setdefault("PYSPARK_PYTHON", os.environ.get("PYSPARK_PYTHON", "python3"))
     # the in-memory catalog: the suite's tables live as long as its one Spark session, and
     # it skips booting a metastore (tests/test_engines_cli.py covers the persistent one)
-    return f"spark://local?warehouse={warehouse}&partitions=1&catalog=memory"
+    url = f"spark://local?warehouse={warehouse}&partitions=1&catalog=memory"
+    # Adaptive query execution re-plans a query at run time from its shuffle stages' sizes:
+    # on the suite's few hundred rows its extra rounds cost more than they save (measured:
+    # 15-45% of each oracle query, minutes of a run). The answers do not depend on it;
+    # tests/test_engines_cli.py still runs Spark as users do, with it on.
+    SparkConnection(url).spark.conf.set("spark.sql.adaptive.enabled", "false")
+    return url
 
 
 def engine_under_test(name: str, request: pytest.FixtureRequest,
