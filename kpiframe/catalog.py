@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     import datetime as dt
 
     from kpiframe.compiler.plan import Plan
+    from kpiframe.compiler.request import Request
     from kpiframe.dashboards import Dashboard
     from kpiframe.resolve import ResolvedCatalog
     from kpiframe.run import Rows
@@ -393,6 +394,24 @@ class Catalog:
         if self.registry.problems:
             raise KpiframeError(self.registry.problems)
 
+    def request(
+        self,
+        kpis: Sequence[str] | str,
+        grain: str | None = None,
+        by: Sequence[str] = (),
+        where: str | None = None,
+        start: dt.date | str | None = None,
+        end: dt.date | str | None = None,
+        platforms: Sequence[str] | str | None = None,
+    ) -> Request:
+        """A checked request: what `compile`, `plan` and `query` answer. Refused, with
+        the located problems, while a plugin failed or a KPI it needs is broken."""
+        from kpiframe.compiler import make_request
+
+        self.refuse_broken_plugins()
+        self._refuse_unparsed(kpis)
+        return make_request(self, kpis, grain, by, where, start, end, platforms)
+
     def compile(
         self,
         kpis: Sequence[str] | str,
@@ -406,11 +425,9 @@ class Catalog:
         pretty: bool = True,
     ) -> str:
         """The SQL of one query computing `kpis`, for a sqlglot dialect."""
-        from kpiframe.compiler import compile_query, make_request
+        from kpiframe.compiler import compile_query
 
-        self.refuse_broken_plugins()
-        self._refuse_unparsed(kpis)
-        request = make_request(self, kpis, grain, by, where, start, end, platforms)
+        request = self.request(kpis, grain, by, where, start, end, platforms)
         return compile_query(self.resolved, request, _dialect(dialect)).sql(pretty=pretty)
 
     def plan(
@@ -425,13 +442,10 @@ class Catalog:
     ) -> Plan:
         """The logical plan of a query: what `compile` writes as SQL
         (`kpiframe.compiler.explain_plan.describe` prints it)."""
-        from kpiframe.compiler import make_request
         from kpiframe.compiler.planner import plan_query
 
-        self.refuse_broken_plugins()
-        self._refuse_unparsed(kpis)
-        request = make_request(self, kpis, grain, by, where, start, end, platforms)
-        return plan_query(self.resolved, request)
+        return plan_query(self.resolved,
+                          self.request(kpis, grain, by, where, start, end, platforms))
 
     def query(
         self,
@@ -448,12 +462,9 @@ class Catalog:
         """Run `kpis` on an engine (default: the project's); rows as dicts. After each KPI
         with a target come `<kpi>.target`, `<kpi>.attainment` and `<kpi>.status`
         (docs/targets.md) unless `targets` is False."""
-        from kpiframe.compiler import make_request
         from kpiframe.run import run
 
-        self.refuse_broken_plugins()
-        self._refuse_unparsed(kpis)
-        request = make_request(self, kpis, grain, by, where, start, end, platforms)
+        request = self.request(kpis, grain, by, where, start, end, platforms)
         url = self.project.engine_url(engine)
         if targets:
             from kpiframe.targets import run_with_targets
