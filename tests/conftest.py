@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +27,22 @@ def _isolate_plugins(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     clear_cache()
     yield
     clear_cache()
+    _forget_modules_written_by_tests()
+
+
+#: where tests write throwaway plugin modules (tmp_path lives under it)
+TEMP = tuple({tempfile.gettempdir() + os.sep, os.path.realpath(tempfile.gettempdir()) + os.sep})
+
+
+def _forget_modules_written_by_tests() -> None:
+    """A plugin module a test writes into its tmp_path (`shipping_plugin.py`, say) stays in
+    sys.modules after the test: the next test that writes its own module of the same name
+    would import the first one's. Which test runs first depends on the order, which
+    pytest-xdist changes, so forget them after every test."""
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        if isinstance(file, str) and file.startswith(TEMP):
+            del sys.modules[name]
 
 
 
