@@ -137,10 +137,12 @@ def check_engines() -> None:
     sys.exit(1)
 
 
-#: pytest's options for the whole suite: two workers, every Spark test on one of them
-#: (tests/conftest.py groups them); arguments given to `dev.py test` come after, so
-#: `-n 0` runs in one process again
-PARALLEL = ["-n", "2", "--dist", "loadgroup"]
+#: pytest's options: two workers (pytest-xdist), each taking the next test as it finishes
+#: one. Spark tests run on both, each worker with its own Spark session (started once):
+#: a Spark query keeps about one core busy, so a worker that ran out of other tests helps
+#: with Spark's instead of idling. Arguments given to `dev.py test` come after: `-n 0`
+#: runs in one process again.
+PARALLEL = ["-n", "2"]
 #: --quick: no PostgreSQL server and no Spark session (tests marked postgres or spark)
 QUICK = ["-m", "not postgres and not spark"]
 

@@ -45,8 +45,6 @@ def _forget_modules_written_by_tests() -> None:
             del sys.modules[name]
 
 
-
-
 #: a test that asks for one of these fixtures needs that engine, marked or not: the marker
 #: is what `-m "not postgres and not spark"` (`dev.py test --quick`) goes by
 ENGINE_FIXTURES = {"postgres_url": "postgres", "spark_url": "spark",
@@ -55,16 +53,12 @@ ENGINE_FIXTURES = {"postgres_url": "postgres", "spark_url": "spark",
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark every test that uses a PostgreSQL server or Spark, so the quick run leaves all
-    of them out. Under pytest-xdist (`dev.py test` runs `-n 2 --dist loadgroup`), every
-    Spark test goes to one worker: a Spark session costs a JVM and ~15 s to start, once per
-    worker that needs one, and two of them would fight over the same two cores."""
+    of them out."""
     for item in items:
         for fixture in getattr(item, "fixturenames", ()):
             marker = ENGINE_FIXTURES.get(fixture)
             if marker and not item.get_closest_marker(marker):
                 item.add_marker(getattr(pytest.mark, marker))
-        if item.get_closest_marker("spark"):
-            item.add_marker(pytest.mark.xdist_group("spark"))
 
 
 from tests.engines import postgres_url, spark_url  # noqa: E402, F401  (session fixtures)

@@ -116,8 +116,8 @@ def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def spark_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """One Spark session for the whole run (per xdist worker; tests/conftest.py puts every
-    Spark test on the same one): every SparkConnection in this process shares it."""
+    """One Spark session for the whole run (one per xdist worker): every SparkConnection
+    in this process shares it."""
     from kpiframe.engines.spark import SparkConnection
 
     warehouse = tmp_path_factory.mktemp("spark-warehouse")
