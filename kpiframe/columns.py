@@ -204,8 +204,8 @@ class Discovery:
             "missing-table",
             f"platform '{platform}' ({layout} layout) reads {tables} exist on "
             f"{self.engine_label}, so no total can include it",
-            hint=f"build its data (`kpiframe sample-data` for sample data, or load it with "
-            f"your connector); or disable the platform in kpiframe.yaml: "
+            hint=f"build its data (`kpiframe sample-data --engine URL` for sample data, or load "
+            f"it with your connector); or disable the platform in kpiframe.yaml: "
             f"`platforms: {{{platform}: {{enabled: false}}}}` (or set its schema or layout "
             f"there)",
         )
