@@ -18,8 +18,6 @@ from kpiframe.compiler.trees import col, conjoin, null_safe_eq, number
 
 __all__ = ["Chain", "State", "col", "conjoin", "null_safe_eq", "number"]
 
-DOUBLE = exp.DataType.Type.DOUBLE
-
 
 class State:
     """A plan being written as SQL for one dialect."""
