@@ -32,6 +32,10 @@ def _isolate_plugins(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 #: where tests write throwaway plugin modules (tmp_path lives under it)
 TEMP = tuple({tempfile.gettempdir() + os.sep, os.path.realpath(tempfile.gettempdir()) + os.sep})
+#: never forgotten, though CI's checkout (and its virtualenv) lives under the temp folder
+#: too (`mktemp -d`): the project's own modules and everything installed
+KEEP = tuple({str(p) + os.sep for base in (HERE.parent, Path(sys.prefix))
+              for p in (base, base.resolve())})
 
 
 def _forget_modules_written_by_tests() -> None:
@@ -41,7 +45,7 @@ def _forget_modules_written_by_tests() -> None:
     pytest-xdist changes, so forget them after every test."""
     for name, module in list(sys.modules.items()):
         file = getattr(module, "__file__", None)
-        if isinstance(file, str) and file.startswith(TEMP):
+        if isinstance(file, str) and file.startswith(TEMP) and not file.startswith(KEEP):
             del sys.modules[name]
 
 
