@@ -8,7 +8,7 @@ every engine's rows compare equal.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -54,8 +54,12 @@ class Rows(list[dict[str, Any]]):
 
 
 def engine_for(catalog: Catalog, url: str) -> Engine:
+    return engine_in(catalog.registry.engines, url)
+
+
+def engine_in(engines: Mapping[str, Engine], url: str) -> Engine:
+    """The engine registered for `url`'s scheme, or an error naming the ones there are."""
     scheme = url.split(":", 1)[0].lower()
-    engines = catalog.registry.engines
     if scheme not in engines:
         raise KpiframeError(Problem(
             "unknown-engine", f"no engine for URLs starting '{scheme}:'",
@@ -66,8 +70,14 @@ def engine_for(catalog: Catalog, url: str) -> Engine:
 
 def connect(catalog: Catalog, url: str) -> tuple[Engine, Connection]:
     engine = engine_for(catalog, url)
+    return engine, open_with(engine, url)
+
+
+def open_with(engine: Engine, url: str) -> Connection:
+    """`engine.connect(url)`, its failures as problems: a missing package, or the
+    engine's own first line."""
     try:
-        return engine, engine.connect(url)
+        return engine.connect(url)
     except ImportError as exc:
         raise KpiframeError(Problem(
             "engine-missing", f"the {engine.label or engine.scheme} engine needs a package "

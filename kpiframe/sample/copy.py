@@ -20,7 +20,7 @@ from sqlglot import exp
 
 from kpiframe.platform import Connection
 from kpiframe.plugins import Registry
-from kpiframe.problems import KpiframeError, Problem
+from kpiframe.problems import KpiframeError
 
 #: DuckDB type name (before any parenthesis) -> canonical column type
 _KINDS = {
@@ -62,34 +62,13 @@ def forgets(url: str) -> str | None:
 def open_target(url: str, registry: Registry) -> Connection:
     """A connection that may write to `url`, through the engine registered for its
     scheme. SQLite's reading connector refuses a missing file; sample data creates it."""
-    scheme = scheme_of(url)
-    engines = registry.engines
-    if scheme == "sqlite":
+    from kpiframe.run import engine_in, open_with
+
+    if scheme_of(url) == "sqlite":
         from kpiframe.engines.sqlite import SQLiteConnection
 
         return SQLiteConnection(url)
-    if scheme not in engines:
-        from kpiframe.problems import did_you_mean
-
-        raise KpiframeError(Problem(
-            "unknown-engine", f"no engine for URLs starting '{scheme or url}:'",
-            hint=did_you_mean(scheme, engines)
-            or "engines: " + ", ".join(f"{s}://" for s in sorted(engines))))
-    engine = engines[scheme]
-    try:
-        return engine.connect(url)
-    except ImportError as error:
-        raise KpiframeError(Problem(
-            "engine-missing", f"the {engine.label or scheme} engine needs a package that is "
-            f"not installed ({error.name or error})",
-            hint=f"pip install '{engine.requires}'" if engine.requires else None)) from None
-    except KpiframeError:
-        raise
-    except Exception as error:
-        raise KpiframeError(Problem(
-            "engine-connect", f"cannot connect to {url}: {_first_line(error)}",
-            hint="check the engine URL (--engine, KPIFRAME_ENGINE or `engine:` in "
-            "kpiframe.yaml)")) from None
+    return open_with(engine_in(registry.engines, url), url)
 
 
 def existing(target: Connection, names: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
@@ -161,8 +140,3 @@ def record(target: Connection, schema: str, table: str, info: Mapping[str, Any])
     """What was built, as `_kpiframe.sample` holds it in DuckDB: key and JSON value."""
     target.create_table(schema, table, [("key", "text"), ("value", "text")],
                         [(k, json.dumps(v)) for k, v in info.items()])
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip() or type(error).__name__
-    return text.splitlines()[0][:500]
