@@ -67,6 +67,19 @@ def lineage(catalog: Catalog, name: str, prefix: str = "", seen: set[str] | None
     return lines
 
 
+def facts(kpi: Kpi) -> list[str]:
+    """A KPI's unit, direction, target and tags, as `show` and the docs site print them."""
+    found = []
+    if kpi.unit:
+        found.append(f"unit: {kpi.unit}")
+    found.append(kpi.direction.replace("_", " "))
+    if kpi.target:
+        found.append(f"target: {kpi.target.value:g} per {kpi.target.grain}")
+    if kpi.tags:
+        found.append("tags: " + ", ".join(kpi.tags))
+    return found
+
+
 def show(catalog: Catalog, name: str, dialect: str, grain: str, fmt: str) -> str:
     from kpiframe.compiler.request import sources_of
 
@@ -90,15 +103,7 @@ def show(catalog: Catalog, name: str, dialect: str, grain: str, fmt: str) -> str
     out = [f"{kpi.name}  ({kpi.type})  {kpi.title}", f"  defined at {kpi.file}:{kpi.node.pos.line}"]
     if kpi.plugin:
         out.append(f"  shipped by plugin {kpi.plugin}")
-    facts = []
-    if kpi.unit:
-        facts.append(f"unit: {kpi.unit}")
-    facts.append(kpi.direction.replace("_", " "))
-    if kpi.target:
-        facts.append(f"target: {kpi.target.value:g} per {kpi.target.grain}")
-    if kpi.tags:
-        facts.append("tags: " + ", ".join(kpi.tags))
-    out.append("  " + " · ".join(facts))
+    out.append("  " + " · ".join(facts(kpi)))
     if kpi.description:
         out.append("")
         out.extend("  " + line for line in kpi.description.strip().splitlines())
