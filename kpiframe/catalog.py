@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kpiframe import dashboards, schema, yamlsource
-from kpiframe.definitions import Kpi, build
+from kpiframe.definitions import Kpi, build, unknown_kpi
 from kpiframe.plugins import ActivePlatform, Registry, load_registry
 from kpiframe.problems import KpiframeError, Location, Problem, did_you_mean
 from kpiframe.project import (
@@ -303,10 +303,7 @@ class Catalog:
             return self.kpis[name]
         except KeyError:
             self._refuse_unparsed([name])
-            raise KpiframeError(Problem(
-                "unknown-kpi", f"no KPI named '{name}' in the catalog",
-                hint=did_you_mean(name, self.kpis) or "`kpiframe list` shows the catalog")
-            ) from None
+            raise unknown_kpi(name, self.kpis) from None
 
     @cached_property
     def platforms(self) -> dict[str, ActivePlatform]:

@@ -9,12 +9,12 @@ node, so anything said about it can point at the line and column it came from.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, ClassVar
 
-from kpiframe.problems import Location
+from kpiframe.problems import KpiframeError, Location, Problem, did_you_mean
 from kpiframe.yamlsource import Pos, YMap
 
 GRAIN_ORDER = ("day", "week", "month", "quarter", "year")
@@ -298,3 +298,10 @@ def build(item: YMap, file: str, plugin: str | None = None) -> Kpi:
         offset=offset if isinstance(offset, int) else Duration.parse(offset),
         calc=item.get("calc", "difference"),
     )
+
+
+def unknown_kpi(name: str, known: Iterable[str]) -> KpiframeError:
+    """The error for a name no KPI has, with the closest names as a hint."""
+    return KpiframeError(Problem(
+        "unknown-kpi", f"no KPI named '{name}' in the catalog",
+        hint=did_you_mean(name, known) or "`kpiframe list` shows the catalog"))

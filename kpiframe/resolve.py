@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from kpiframe.definitions import Kpi
+from kpiframe.definitions import Kpi, unknown_kpi
 from kpiframe.plugins import ActivePlatform
-from kpiframe.problems import KpiframeError, Problem, did_you_mean
 
 if TYPE_CHECKING:
     from kpiframe.catalog import Catalog
@@ -35,10 +34,7 @@ class ResolvedCatalog:
         try:
             return self.kpis[name]
         except KeyError:
-            raise KpiframeError(Problem(
-                "unknown-kpi", f"no KPI named '{name}' in the catalog",
-                hint=did_you_mean(name, self.kpis) or "`kpiframe list` shows the catalog")
-            ) from None
+            raise unknown_kpi(name, self.kpis) from None
 
     def platform_names(self, source: str, wanted: tuple[str, ...] | None = None) -> list[str]:
         """The active platforms that bind `source`, among `wanted` (None: all), sorted."""
