@@ -84,6 +84,12 @@ class _Checker:
         self.active = catalog.platforms
         self.registered = catalog.registry.platforms
 
+    def platform_hint(self, name: str) -> str:
+        """The hint for a platform name no plugin provides."""
+        return did_you_mean(name, self.registered) or (
+            "installed platforms: " + one_of(self.registered)
+            if self.registered else "install a platform plugin such as kpiframe-x")
+
     def is_known(self, name: str) -> bool:
         """A KPI of the catalog, or one whose definition is broken (its own problems say
         so; a reference to it is not also "unknown")."""
@@ -136,9 +142,7 @@ class _Checker:
                     f"{kpi.type} '{kpi.name}' restricts to platform '{name}', which no plugin "
                     "provides",
                     kpi=kpi.name,
-                    hint=did_you_mean(name, self.registered)
-                    or ("installed platforms: " + one_of(self.registered)
-                        if self.registered else "install a platform plugin such as kpiframe-x")))
+                    hint=self.platform_hint(name)))
                 continue
             if name not in self.active:
                 self.problems.append(Problem.at(
@@ -381,9 +385,7 @@ class _Checker:
                     f"{kpi.type} '{kpi.name}' has a target for platform '{name}', which no "
                     "plugin provides",
                     kpi=kpi.name,
-                    hint=did_you_mean(name, self.registered)
-                    or ("installed platforms: " + one_of(self.registered)
-                        if self.registered else "install a platform plugin such as kpiframe-x")))
+                    hint=self.platform_hint(name)))
             elif isinstance(kpi, (Simple, Weighted)) and kpi.platforms is not None \
                     and name not in kpi.platforms:
                 self.problems.append(Problem.at(
