@@ -330,18 +330,11 @@ class Catalog:
         looking for a typo that is not there."""
         if not self.unparsed:
             return
-        pending = [names] if isinstance(names, str) else list(names)
-        seen: set[str] = set()
-        while pending:
-            name = pending.pop()
-            if name in seen:
-                continue
-            seen.add(name)
-            kpi = self.kpis.get(name)
-            if kpi is not None:
-                pending.extend(kpi.refs)
-            elif name in self.unparsed:
-                raise KpiframeError([p for f in self.files if f.unparsed for p in f.problems])
+        from kpiframe.compiler.request import needed
+
+        _, referred = needed(self, [names] if isinstance(names, str) else names)
+        if any(name in self.unparsed and name not in self.kpis for name in referred):
+            raise KpiframeError([p for f in self.files if f.unparsed for p in f.problems])
 
     # -- validation ---------------------------------------------------------------------
 

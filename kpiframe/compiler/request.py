@@ -81,7 +81,7 @@ def sources_of(kpi: Kpi, catalog: KpiLookup) -> list[str]:
     return found
 
 
-def _needed(catalog: Catalog, names: Sequence[str]) -> tuple[list[Kpi], set[str]]:
+def needed(catalog: Catalog, names: Sequence[str]) -> tuple[list[Kpi], set[str]]:
     """The KPIs of a request's closure that exist, dependencies first, and every name the
     closure refers to, including names no valid KPI has (unknown, or broken in its file)."""
     order: list[Kpi] = []
@@ -118,9 +118,9 @@ def _refuse_broken(catalog: Catalog, names: Sequence[str]) -> None:
     for name in names:
         if name not in catalog.broken:
             catalog.get(name)  # a name the user typed that is no KPI: say so first
-    members, needed = _needed(catalog, names)
+    members, referred = needed(catalog, names)
     problems = [p for p in checks.run(catalog, only=[k.name for k in members]) if p.is_error]
-    problems.extend(p for p in catalog.load_problems if p.is_error and p.kpi in needed)
+    problems.extend(p for p in catalog.load_problems if p.is_error and p.kpi in referred)
     if problems:
         raise KpiframeError(sorted(dict.fromkeys(problems), key=Problem.sort_key))
 
