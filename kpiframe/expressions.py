@@ -21,6 +21,7 @@ from sqlglot.errors import ParseError, TokenError
 from kpiframe import canonical
 from kpiframe.exprbuild import CAST_NAMES, CASTS, FIELD_TYPES, Builder, BuildError, Type, type_hint
 from kpiframe.problems import did_you_mean
+from kpiframe.sqlerrors import UNREADABLE
 
 #: node types a row expression may contain besides columns, literals and functions below
 _ROW_NODES: tuple[type[exp.Expr], ...] = (
@@ -141,6 +142,10 @@ def _function_name(node: exp.Expr) -> str:
     return str(node.sql_name()).lower() if isinstance(node, exp.Func) else node.key
 
 
+_WRITE_AN_EXPRESSION = ("write a SQL expression such as `likes + comments` or "
+                        "`sentiment = 'positive'`")
+
+
 @lru_cache(maxsize=65536)
 def _parse(text: str) -> exp.Expr:
     try:
@@ -155,8 +160,10 @@ def _parse(text: str) -> exp.Expr:
         if isinstance(error, ParseError) and error.errors:
             message, offset = _syntax_error(text, error.errors[0], message)
         raise ExprError("expr-syntax", f"cannot parse expression: {message}", offset,
-                        "write a SQL expression such as `likes + comments` or `sentiment = "
-                        "'positive'`") from None
+                        _WRITE_AN_EXPRESSION) from None
+    except UNREADABLE:  # compiled sqlglot's own type checks: see kpiframe/sqlerrors.py
+        raise ExprError("expr-syntax", "cannot parse expression: it is not a SQL "
+                        "expression", 0, _WRITE_AN_EXPRESSION) from None
     parts = [s for s in statements if s is not None]
     if len(parts) != 1 or isinstance(parts[0], exp.Block):
         second = text.find(";")

@@ -167,14 +167,16 @@ def _shape(sql: Any, dialect: Any) -> sql_shapes.Shape:
 
 def _parse(sql: str, dialect: str) -> Any:
     import sqlglot
-    from sqlglot.errors import SqlglotError
 
+    from kpiframe.sqlerrors import UNREADABLE
+
+    unreadable: tuple[type[Exception], ...] = (*UNREADABLE, ValueError)
     logger = logging.getLogger("sqlglot")
     level = logger.level
     logger.setLevel(logging.ERROR)  # "falling back to parsing as a Command" is ours to say
     try:
         return sqlglot.parse_one(sql, read=dialect)
-    except (SqlglotError, ValueError) as exc:
+    except unreadable as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise BadResult(f"SQL does not parse as {dialect}: {first}") from None
     finally:

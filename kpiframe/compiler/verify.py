@@ -18,13 +18,13 @@ from functools import lru_cache
 
 import sqlglot
 from sqlglot import exp
-from sqlglot.errors import ParseError, TokenError
 
 from kpiframe.compiler.sources import parse
 from kpiframe.gcpause import gc_paused
 from kpiframe.platform import Select, Table
 from kpiframe.plugins import ActivePlatform
 from kpiframe.problems import KpiframeError, Problem
+from kpiframe.sqlerrors import UNREADABLE
 
 #: anything that is not a read: statements, and clauses that write (SELECT ... INTO)
 _FORBIDDEN: tuple[type[exp.Expr], ...] = (
@@ -151,7 +151,7 @@ def _check(sql: str, dialect: str, allowed: frozenset[TableName]) -> None:
         with gc_paused():  # a large statement: mostly collector time otherwise
             statements = [s for s in sqlglot.parse(sql, read=_read_as(dialect))
                           if s is not None]
-    except (ParseError, TokenError) as error:
+    except UNREADABLE as error:
         raise _refuse(sql, f"it does not parse back as {dialect} "
                       f"({str(error).splitlines()[0][:200]})") from None
     finally:

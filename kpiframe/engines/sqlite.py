@@ -141,9 +141,11 @@ class SQLiteConnection:
         import sqlglot
         from sqlglot import exp
 
+        from kpiframe.sqlerrors import UNREADABLE
+
         try:
             statements = sqlglot.parse(sql, read="sqlite")
-        except sqlglot.errors.SqlglotError:
+        except UNREADABLE:
             return  # SQLite reports what it cannot read
         needed = {t.db for s in statements if s is not None for t in s.find_all(exp.Table)
                   if t.db}
