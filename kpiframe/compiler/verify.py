@@ -37,6 +37,19 @@ _FORBIDDEN: tuple[type[exp.Expr], ...] = (
 
 TableName = tuple[str, str]
 
+#: what the read-back walk does with a node, by its class (a statement has hundreds of
+#: nodes of a few dozen classes: one dict lookup each instead of an isinstance over the
+#: whole _FORBIDDEN tuple)
+_PLAIN, _WRITE, _CTE, _TABLE = "plain", "write", "cte", "table"
+_KINDS: dict[type[exp.Expr], str] = {}
+
+
+def _kind(cls: type[exp.Expr]) -> str:
+    kind = (_WRITE if issubclass(cls, _FORBIDDEN) else _CTE if issubclass(cls, exp.CTE)
+            else _TABLE if issubclass(cls, exp.Table) else _PLAIN)
+    _KINDS[cls] = kind
+    return kind
+
 
 
 def _read_as(dialect: str) -> str:
@@ -158,16 +171,31 @@ def _check(sql: str, dialect: str, allowed: frozenset[TableName]) -> None:
         logger.setLevel(level)
     if len(statements) != 1:
         raise _refuse(sql, f"it holds {len(statements)} statements, not one")
-    (tree,) = statements
+    _check_tree(statements[0], sql, dialect, allowed)
+
+
+def _check_tree(tree: exp.Expr, sql: str, dialect: str, allowed: frozenset[TableName]
+                ) -> None:
     if not isinstance(tree, exp.Query):
         raise _refuse(sql, f"it is a {tree.key.upper()} statement, not a query")
     ctes: set[str] = set()
+    tables: list[exp.Table] = []
     for node in tree.walk():
-        if isinstance(node, _FORBIDDEN):
+        # a parsed tree is a web of parent pointers: cut, it is freed the moment it is
+        # dropped, instead of by a later cyclic collection that walks it all again
+        node.parent = None
+        kind = _KINDS.get(type(node))
+        if kind is None:
+            kind = _kind(type(node))
+        if kind is _PLAIN:
+            continue
+        if kind is _WRITE:
             raise _refuse(sql, f"it contains a {node.key.upper()}")
-        if isinstance(node, exp.CTE):
+        if kind is _CTE:
             ctes.add(node.alias.casefold())
-    for table in tree.find_all(exp.Table):
+        elif isinstance(node, exp.Table):
+            tables.append(node)
+    for table in tables:
         if not isinstance(table.this, exp.Identifier):
             raise _refuse(sql, f"it reads from '{table.sql(dialect)[:60]}', not a table")
         name = _name(table)
