@@ -18,9 +18,10 @@ from kpiframe.compiler.plan import Measure, Scan
 from kpiframe.compiler.sources import quoted, source_relation
 from kpiframe.compiler.state import col, conjoin, number
 from kpiframe.exprbuild import safe_div
+from kpiframe.sqltypes import datatype
 
 #: the type a weighted KPI's sums are weighted in: exact, and wider than 64 bits
-WEIGHTED = exp.DataType.build("DECIMAL(38, 0)")
+WEIGHTED = datatype("DECIMAL(38, 0)")
 
 
 def when(expr: exp.Expr, cond: exp.Expr | None) -> exp.Expr:
@@ -63,7 +64,7 @@ class Scans(Calendar):
                     *(exp.Literal.string(p) for p in platforms), copy=False))
             summed = agg(f"p_{name}_{index}", exp.Sum(this=when(field, condition)))
             # exact and wide on every engine before the weight multiplies it
-            term: exp.Expr = exp.Coalesce(this=exp.cast(summed, WEIGHTED),
+            term: exp.Expr = exp.Coalesce(this=exp.Cast(this=summed, to=WEIGHTED.copy()),
                                           expressions=[exp.Literal.number(0)])
             if weight != 1:
                 term = exp.Mul(this=number(weight), expression=term)

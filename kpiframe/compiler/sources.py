@@ -191,7 +191,7 @@ def source_relation(
         return hit[2].copy()
     relation = _build_relation(source, bindings, fields, dialect)
     with _RELATIONS_LOCK:
-        _RELATIONS[key] = (source, tuple(b for _, b, _ in bindings), relation.copy())
+        _RELATIONS[key] = (source, tuple(b for _, b, _ in bindings), _lean(relation.copy()))
         while len(_RELATIONS) > 256:
             _RELATIONS.popitem(last=False)
     return relation
@@ -203,6 +203,17 @@ _RELATIONS: OrderedDict[
     tuple[object, ...], tuple[canonical.Source, tuple[Table | Select, ...], exp.Query]
 ] = OrderedDict()
 _RELATIONS_LOCK = threading.Lock()
+
+
+def _lean(tree: exp.Query) -> exp.Query:
+    """`tree` without what only costs when it is copied for every statement: a CAST's
+    annotated type (its type is its target type without it) and the parser's positions
+    of the binding's names (only error messages about the binding's own text use them)."""
+    for node in tree.walk():
+        if isinstance(node, exp.Cast):
+            node.type = None
+        node._meta = None
+    return tree
 
 
 def _build_relation(

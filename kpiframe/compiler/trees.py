@@ -8,7 +8,8 @@ from kpiframe.compiler.sources import quoted
 
 
 def col(name: str, table: str | None = None) -> exp.Column:
-    return exp.column(quoted(name), table=quoted(table) if table else None)
+    """A quoted column, built as a node (`exp.column` copies the names it is given)."""
+    return exp.Column(this=quoted(name), table=quoted(table) if table else None)
 
 
 def conjoin(*conditions: exp.Expr | None) -> exp.Expr | None:
