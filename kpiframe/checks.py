@@ -412,20 +412,36 @@ class _Checker:
 
     def run(self, only: Iterable[str] | None = None) -> list[Problem]:
         self.problems: list[Problem] = []
-        handlers = {
-            "simple": self.simple, "weighted": self.weighted, "ratio": self.ratio,
-            "derived": self.derived, "cumulative": self.cumulative, "change": self.change,
-        }
         chosen = self.kpis if only is None else {
             name: self.kpis[name] for name in only if name in self.kpis}
         for kpi in chosen.values():
-            handlers[kpi.type](kpi)  # type: ignore[operator]
-            if kpi.target is not None:
-                self.target(kpi)
+            self.check(kpi)
         # a cycle through a chosen KPI runs through KPIs it refers to, so among the chosen
         # when they are a request's closure: the search need not leave them
         self.problems.extend(cycles(chosen))
         return self.problems
+
+    def check(self, kpi: Kpi) -> None:
+        """`kpi`'s own problems, added to `problems`: all but cycles, which depend on
+        which KPIs are looked at together."""
+        self._handlers[kpi.type](kpi)  # type: ignore[operator]
+        if kpi.target is not None:
+            self.target(kpi)
+
+    @cached_property
+    def _handlers(self) -> dict[str, object]:
+        return {
+            "simple": self.simple, "weighted": self.weighted, "ratio": self.ratio,
+            "derived": self.derived, "cumulative": self.cumulative, "change": self.change,
+        }
+
+    def each(self, names: Iterable[str]) -> dict[str, list[Problem]]:
+        found: dict[str, list[Problem]] = {}
+        for name in names:
+            self.problems = []
+            self.check(self.kpis[name])
+            found[name] = self.problems
+        return found
 
 
 def cycles(kpis: dict[str, Kpi]) -> list[Problem]:
@@ -476,6 +492,12 @@ def cycles(kpis: dict[str, Kpi]) -> list[Problem]:
             elif not state.get(nxt):
                 push(nxt)
     return problems
+
+
+def each(catalog: Catalog, names: Iterable[str]) -> dict[str, list[Problem]]:
+    """Each of the KPIs `names`' own problems, cycles aside (see `cycles`): what
+    `run(catalog, only=...)` finds for them, kept apart so a caller can remember them."""
+    return _Checker(catalog).each(names)
 
 
 def run(catalog: Catalog, only: Iterable[str] | None = None) -> list[Problem]:

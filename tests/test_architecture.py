@@ -212,3 +212,25 @@ def test_the_same_request_is_compiled_once_per_resolved_catalog(
     assert compile_query(standard.resolved, request, "postgres") is not first
     assert first.sql() is first.sql()
     assert first.sql(pretty=True) != first.sql()
+
+
+def test_remembered_checks_and_weights_follow_a_changed_kpi() -> None:
+    """A KPI's checks and a weighted KPI's terms are worked out once per resolved catalog:
+    a KPI replaced after a compile is checked and weighed again, never answered from
+    what was remembered of the one it replaced."""
+    import dataclasses as dc
+
+    from kpiframe.problems import KpiframeError
+
+    catalog = kpiframe.load_catalog(ROOT / "definitions")
+    name = next(k.name for k in catalog if k.type == "weighted")
+    kpi = catalog.kpis[name]
+    first = catalog.compile(name, pretty=False)
+    assert "17 * COALESCE" not in first
+    catalog.kpis[name] = dc.replace(kpi, weights={"comments": 17})  # type: ignore[call-arg]
+    assert "17 * COALESCE(CAST(SUM(\"comments\")" in catalog.compile(name, pretty=False)
+    catalog.kpis[name] = dc.replace(kpi, filter="no_such_field = 1")  # type: ignore[call-arg]
+    with pytest.raises(KpiframeError, match="no_such_field"):
+        catalog.compile(name)
+    catalog.kpis[name] = kpi
+    assert catalog.compile(name, pretty=False) == first

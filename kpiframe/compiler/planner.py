@@ -11,7 +11,9 @@ never scanned. The drafts are mutable while the walk runs; `plan()` hands on a f
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field, replace
+from weakref import WeakKeyDictionary
 
 from sqlglot import exp
 
@@ -136,30 +138,9 @@ class Planner:
         return measure
 
     def weighted_terms(self, kpi: Weighted, draft: _ScanDraft) -> tuple[Term, ...]:
-        """A weighted KPI as weight x SUM(interaction) terms, one per interaction and weight,
-        each over the platforms that give the interaction that weight. Summing first and
-        weighting after is exact (a sum widens; 3 x 2^62 likes overflowed 64-bit
-        multiplication row by row) and costs plain sums, not arithmetic on every row."""
-        available = draft.source.interactions
-        platforms = [
-            p
-            for p in self.catalog.platform_names(draft.source.name, self.req.platforms)
-            if kpi.platforms is None or p in kpi.platforms
-        ]
-        chosen: list[str | None] = [*platforms] or [None]
-        weights: dict[tuple[str, float], list[str]] = {}
-        for platform in chosen:
-            defaults = self.catalog.weights(platform) if platform else {}
-            for name in kpi.counted(platform, available):
-                weight = kpi.weight(platform, name, defaults)
-                if weight != 0:
-                    weights.setdefault((name, weight), []).append(platform or "")
-        terms: list[Term] = []
-        for (name, weight), which in weights.items():
-            draft.fields.add(name)
-            every = set(which) >= set(platforms)
-            terms.append((weight, name, None if every else tuple(sorted(which))))
-        return tuple(terms)
+        terms = weighted_terms(self.catalog, kpi, self.req.platforms)
+        draft.fields.update(name for _, name, _ in terms)
+        return terms
 
     # -- values --------------------------------------------------------------------------
 
@@ -237,6 +218,54 @@ class Planner:
                     key, [self.lower(c, chain) if isinstance(c, exp.Expr) else c for c in child]
                 )
         return node
+
+
+def weighted_terms(catalog: ResolvedCatalog, kpi: Weighted,
+                   wanted: tuple[str, ...] | None) -> tuple[Term, ...]:
+    """A weighted KPI as weight x SUM(interaction) terms, one per interaction and weight,
+    each over the platforms that give the interaction that weight. Summing first and
+    weighting after is exact (a sum widens; 3 x 2^62 likes overflowed 64-bit
+    multiplication row by row) and costs plain sums, not arithmetic on every row.
+
+    A function of the frozen catalog, the KPI and the request's platforms alone, so it
+    is worked out once per catalog for each: weighing every platform's defaults and
+    overrides is a loop over platforms x interactions."""
+    key = (kpi.name, wanted)
+    with _TERMS_LOCK:
+        known = _TERMS.setdefault(catalog, {})
+        hit = known.get(key)
+    if hit is not None and hit[0] is kpi:
+        return hit[1]
+    source = canonical.SOURCES[kpi.source]
+    available = source.interactions
+    platforms = [
+        p
+        for p in catalog.platform_names(source.name, wanted)
+        if kpi.platforms is None or p in kpi.platforms
+    ]
+    chosen: list[str | None] = [*platforms] or [None]
+    weights: dict[tuple[str, float], list[str]] = {}
+    for platform in chosen:
+        defaults = catalog.weights(platform) if platform else {}
+        for name in kpi.counted(platform, available):
+            weight = kpi.weight(platform, name, defaults)
+            if weight != 0:
+                weights.setdefault((name, weight), []).append(platform or "")
+    terms: list[Term] = []
+    for (name, weight), which in weights.items():
+        every = set(which) >= set(platforms)
+        terms.append((weight, name, None if every else tuple(sorted(which))))
+    found = tuple(terms)
+    with _TERMS_LOCK:
+        known[key] = (kpi, found)
+    return found
+
+
+#: weighted_terms' answers, per ResolvedCatalog (gone with it)
+_TERMS: WeakKeyDictionary[
+    ResolvedCatalog, dict[tuple[str, tuple[str, ...] | None], tuple[Weighted, tuple[Term, ...]]]
+] = WeakKeyDictionary()
+_TERMS_LOCK = threading.Lock()
 
 
 def plan_query(catalog: ResolvedCatalog, request: Request) -> Plan:

@@ -8,15 +8,18 @@ problem and not an engine error.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import threading
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
+from weakref import WeakKeyDictionary
 
 from kpiframe import canonical
 from kpiframe.compiler.dates import GRAINS
 from kpiframe.definitions import Change, Cumulative, Kpi, Simple, Weighted
 from kpiframe.expressions import Expr, ExprError, row_expr
 from kpiframe.problems import KpiframeError, Location, Problem, did_you_mean
+from kpiframe.resolve import ResolvedCatalog
 
 if TYPE_CHECKING:
     from kpiframe.catalog import Catalog
@@ -119,10 +122,34 @@ def _refuse_broken(catalog: Catalog, names: Sequence[str]) -> None:
         if name not in catalog.broken:
             catalog.get(name)  # a name the user typed that is no KPI: say so first
     members, referred = needed(catalog, names)
-    problems = [p for p in checks.run(catalog, only=[k.name for k in members]) if p.is_error]
+    own = _checked(catalog, [k.name for k in members])
+    problems = [p for k in members for p in own[k.name] if p.is_error]
+    problems.extend(p for p in checks.cycles({k.name: k for k in members}) if p.is_error)
     problems.extend(p for p in catalog.load_problems if p.is_error and p.kpi in referred)
     if problems:
         raise KpiframeError(sorted(dict.fromkeys(problems), key=Problem.sort_key))
+
+
+def _checked(catalog: Catalog, names: Sequence[str]) -> Mapping[str, list[Problem]]:
+    """The KPIs `names`' own problems (checks.each), remembered for the catalog's
+    resolved state: a KPI's checks read only the catalog's KPIs and platforms, which a
+    ResolvedCatalog freezes, so a server answering many requests checks each KPI once."""
+    from kpiframe import checks
+
+    resolved = catalog.resolved
+    with _CHECKED_LOCK:
+        known = _CHECKED.setdefault(resolved, {})
+        missing = [name for name in names if name not in known]
+    if missing:
+        found = checks.each(catalog, missing)
+        with _CHECKED_LOCK:
+            known.update(found)
+    return known
+
+
+#: each KPI's own problems, per ResolvedCatalog (gone with it)
+_CHECKED: WeakKeyDictionary[ResolvedCatalog, dict[str, list[Problem]]] = WeakKeyDictionary()
+_CHECKED_LOCK = threading.Lock()
 
 
 def _date(value: dt.date | str | None, flag: str) -> dt.date | None:
