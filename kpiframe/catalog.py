@@ -416,9 +416,11 @@ class Catalog:
     ) -> str:
         """The SQL of one query computing `kpis`, for a sqlglot dialect."""
         from kpiframe.compiler import compile_query
+        from kpiframe.gcpause import gc_paused
 
-        request = self.request(kpis, grain, by, where, start, end, platforms)
-        return compile_query(self.resolved, request, _dialect(dialect)).sql(pretty=pretty)
+        with gc_paused():  # one collection after the whole compile (kpiframe/gcpause.py)
+            request = self.request(kpis, grain, by, where, start, end, platforms)
+            return compile_query(self.resolved, request, _dialect(dialect)).sql(pretty=pretty)
 
     def plan(
         self,
