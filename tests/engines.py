@@ -13,7 +13,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,9 +21,19 @@ from typing import Any
 import pytest
 
 from kpiframe.platform import Connection
+from kpiframe.testing import canonical_columns
 
 Loader = Callable[[str, Mapping[str, tuple[Sequence[tuple[str, str]], Sequence[Sequence[Any]]]]],
                   None]
+
+
+def canonical_table(source: str, rows: Iterable[Mapping[str, Any]]
+                    ) -> tuple[list[tuple[str, str]], list[list[Any]]]:
+    """A canonical source's columns, and `rows` (values by field name) as lists in column
+    order, NULL where a row gives no value: what `EngineUnderTest.load` and
+    `Connection.create_table` take."""
+    columns = canonical_columns(source)
+    return columns, [[row.get(name) for name, _ in columns] for row in rows]
 
 
 @dataclass

@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from kpiframe.cli import main
 from kpiframe.engines.duckdb import DuckDBConnection
 from kpiframe.testing import canonical_columns
+from tests.engines import canonical_table
 
 KPIS = """\
 kpis:
@@ -57,14 +58,10 @@ def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         "alpha": [("1", dt.date(2025, 1, 5), 10, 200), ("2", dt.date(2025, 2, 7), 4, 0)],
         "beta": [("9", dt.date(2025, 1, 9), 1, 50)],
     }
-    columns = canonical_columns("post_daily")
-    names = [n for n, _ in columns]
     for platform, data in rows.items():
-        table = []
-        for post_id, day, likes, impressions in data:
-            row = dict.fromkeys(names)
-            row.update(post_id=post_id, date=day, likes=likes, impressions=impressions)
-            table.append([row[n] for n in names])
+        columns, table = canonical_table("post_daily", [
+            {"post_id": post_id, "date": day, "likes": likes, "impressions": impressions}
+            for post_id, day, likes, impressions in data])
         con.create_table(platform, "post_daily", columns, table)
         con.create_table(platform, "account_daily", canonical_columns("account_daily"), [])
     con.close()
@@ -180,10 +177,9 @@ def test_a_database_file_named_like_a_platform(tmp_path: Path, monkeypatch: pyte
     """DuckDB names a database after its file; alpha.duckdb must not hide schema alpha."""
     url = f"duckdb:///{tmp_path / 'alpha.duckdb'}"
     con = DuckDBConnection(url)
-    columns = canonical_columns("post_daily")
-    row = dict.fromkeys(n for n, _ in columns)
-    row.update(post_id="1", date=dt.date(2025, 1, 5), likes=3)
-    con.create_table("alpha", "post_daily", columns, [[row[n] for n, _ in columns]])
+    columns, table = canonical_table(
+        "post_daily", [{"post_id": "1", "date": dt.date(2025, 1, 5), "likes": 3}])
+    con.create_table("alpha", "post_daily", columns, table)
     con.create_table("beta", "post_daily", columns, [])
     con.close()
     (tmp_path / "definitions").mkdir()

@@ -29,6 +29,7 @@ from kpiframe.engines.postgres import PostgresConnection
 from kpiframe.engines.sqlite import SQLiteConnection
 from kpiframe.problems import KpiframeError, Problem, redact
 from kpiframe.testing import canonical_columns
+from tests.engines import canonical_table
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -77,14 +78,10 @@ def load_rows(con: Any) -> None:
     """Every canonical source for alpha and beta (post_daily with ROWS, the rest empty)."""
     for platform in ("alpha", "beta"):
         for source in canonical.SOURCES:
-            columns = canonical_columns(source)
-            rows: list[list[Any]] = []
-            if source == "post_daily":
-                names = [n for n, _ in columns]
-                for post_id, day, likes, impressions in ROWS[platform]:
-                    row = dict.fromkeys(names)
-                    row.update(post_id=post_id, date=day, likes=likes, impressions=impressions)
-                    rows.append([row[n] for n in names])
+            columns, rows = canonical_table(source, [
+                {"post_id": post_id, "date": day, "likes": likes, "impressions": impressions}
+                for post_id, day, likes, impressions in ROWS[platform]
+            ] if source == "post_daily" else [])
             con.create_table(platform, source, columns, rows)
     con.close()
 

@@ -18,8 +18,7 @@ import pytest
 
 from kpiframe import load_catalog
 from kpiframe.catalog import Catalog
-from kpiframe.testing import canonical_columns
-from tests.engines import ENGINES, engine_under_test
+from tests.engines import ENGINES, canonical_table, engine_under_test
 
 KPIS = """\
 kpis:
@@ -52,11 +51,6 @@ BIG = 2**62
 POSTS = {"alpha": [("p1", BIG, 1), ("p2", 0, 2)], "beta": []}
 
 
-def _rows(source: str, values: list[dict[str, Any]]) -> tuple[Any, list[list[Any]]]:
-    columns = canonical_columns(source)
-    return columns, [[row.get(name) for name, _ in columns] for row in values]
-
-
 @pytest.fixture(scope="module", params=[
     pytest.param(name, marks=getattr(pytest.mark, name)) if name in ("postgres", "spark")
     else name for name in ENGINES])
@@ -68,8 +62,8 @@ def engine_url(request: pytest.FixtureRequest,
                     for i, value in enumerate(REVENUE[platform])]
         posts = [{"post_id": pid, "date": DAY, "likes": likes, "comments": comments}
                  for pid, likes, comments in POSTS[platform]]
-        engine.load(f"x{platform}", {"web_sessions": _rows("web_sessions", sessions),
-                                     "post_daily": _rows("post_daily", posts)})
+        engine.load(f"x{platform}", {"web_sessions": canonical_table("web_sessions", sessions),
+                                     "post_daily": canonical_table("post_daily", posts)})
     return request.param, engine.url
 
 

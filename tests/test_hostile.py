@@ -32,6 +32,7 @@ from kpiframe.engines.postgres import PostgresConnection
 from kpiframe.engines.sqlite import SQLiteConnection
 from kpiframe.platform import Connection
 from kpiframe.testing import canonical_columns
+from tests.engines import canonical_table
 
 TABLE_SECRET = f"TOPSECRET-{secrets.token_hex(8)}"
 ENV_SECRET = f"ENVSECRET-{secrets.token_hex(8)}"
@@ -166,15 +167,10 @@ class Planted:
 
 
 def _rows() -> list[list[Any]]:
-    columns = canonical_columns("post_daily")
-    names = [n for n, _ in columns]
-    table = []
-    for post_id, day, likes, impressions in (("1", dt.date(2025, 1, 3), 10, 100),
-                                             ("2", dt.date(2025, 1, 9), 5, 0)):
-        row = dict.fromkeys(names)
-        row.update(post_id=post_id, date=day, likes=likes, impressions=impressions)
-        table.append([row[n] for n in names])
-    return table
+    return canonical_table("post_daily", [
+        {"post_id": "1", "date": dt.date(2025, 1, 3), "likes": 10, "impressions": 100},
+        {"post_id": "2", "date": dt.date(2025, 1, 9), "likes": 5, "impressions": 0},
+    ])[1]
 
 
 def _plant(con: Connection) -> None:

@@ -21,8 +21,7 @@ import pytest
 
 from kpiframe import load_catalog
 from kpiframe.catalog import Catalog
-from kpiframe.testing import canonical_columns
-from tests.engines import ENGINES, engine_under_test
+from tests.engines import ENGINES, canonical_table, engine_under_test
 
 KPIS = """\
 kpis:
@@ -139,17 +138,6 @@ def expected(kpi: str, grain: str | None, by_platform: bool) -> list[dict[str, A
     return out
 
 
-def _table(source: str, rows: list[dict[str, Any]]) -> tuple[list[tuple[str, str]],
-                                                             list[list[Any]]]:
-    columns = canonical_columns(source)
-    table = []
-    for values in rows:
-        row = dict.fromkeys(n for n, _ in columns)
-        row.update(values)
-        table.append([row[n] for n, _ in columns])
-    return columns, table
-
-
 @pytest.fixture(scope="module", params=[
     pytest.param(name, marks=getattr(pytest.mark, name)) if name in ("postgres", "spark")
     else name for name in ENGINES])
@@ -158,12 +146,12 @@ def engine_url(request: pytest.FixtureRequest,
     engine = engine_under_test(request.param, request, tmp_path_factory)
     for platform in ("alpha", "beta"):
         engine.load(f"lastk_{platform}", {
-            "account_daily": _table("account_daily", [
+            "account_daily": canonical_table("account_daily", [
                 {"account_id": a, "date": d, "followers": f, "followers_gained": g,
                  "followers_lost": lo} for a, d, f, g, lo in ACCOUNTS[platform]]),
-            "posts": _table("posts", [
+            "posts": canonical_table("posts", [
                 {"post_id": p, "published_at": t, "likes": v} for p, t, v in POSTS[platform]]),
-            "mentions": _table("mentions", [
+            "mentions": canonical_table("mentions", [
                 {"mention_id": m, "mentioned_at": t, "sentiment_score": v}
                 for m, t, v in MENTIONS.get(platform, [])]),
         })

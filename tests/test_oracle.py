@@ -14,8 +14,7 @@ import pytest
 
 from kpiframe import load_catalog
 from kpiframe.catalog import Catalog
-from kpiframe.testing import canonical_columns
-from tests.engines import ENGINES, EngineUnderTest, engine_under_test
+from tests.engines import ENGINES, EngineUnderTest, canonical_table, engine_under_test
 from tests.oracle import data, model
 
 HERE = Path(__file__).parent
@@ -77,11 +76,7 @@ def applicable(grain: str | None, by: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def canonical_tables(platform_rows: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
-    tables = {}
-    for source, rows in platform_rows.items():
-        columns = canonical_columns(source)
-        tables[source] = (columns, [[row.get(name) for name, _ in columns] for row in rows])
-    return tables
+    return {source: canonical_table(source, rows) for source, rows in platform_rows.items()}
 
 
 @pytest.fixture(scope="module", params=[
